@@ -1,0 +1,109 @@
+"""Delayed operations: requests that wait for something to happen to a partition (Kafka's purgatory).
+
+* A **DelayedProduce** (acks=all) waits until the high watermark of every partition it wrote reaches the
+  offset after its last record, or until its timeout (REQUEST_TIMED_OUT for what is still pending).
+* A **DelayedFetch** waits until at least ``min_bytes`` are available to it, or ``max_wait_ms`` passes.
+  Consumers may only read below the high watermark, so their fetches wake on HW movement; followers read
+  up to the log end, so theirs wake on appends.
+
+Operations watch keys ``(topic-partition, WAKE_HW | WAKE_LEO)``. Whoever changes a partition calls
+:meth:`Purgatory.wake` for the matching key; each watching operation re-checks itself (``try_complete``) and,
+once complete, leaves every key it watched. Completion resolves an asyncio future that the request handler
+awaits, so a woken request answers within the same event-loop turn — acks=all latency is the follower's fetch
+round trip, not a poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable, Hashable, Iterable
+
+WAKE_HW = "hw"
+WAKE_LEO = "leo"
+
+
+class DelayedOperation:
+    """Base class: subclasses implement ``try_complete() -> bool`` (True once done, future resolved)."""
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.keys: list[Hashable] = []
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
+
+    def complete(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def try_complete(self) -> bool:
+        raise NotImplementedError
+
+
+class CallbackOperation(DelayedOperation):
+    """An operation whose completion test is a callable (enough for fetch and produce)."""
+
+    def __init__(self, check: Callable[[], bool]) -> None:
+        super().__init__()
+        self._check = check
+
+    def try_complete(self) -> bool:
+        if self.done:
+            return True
+        if self._check():
+            self.complete()
+            return True
+        return False
+
+
+class Purgatory:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._watchers: dict[Hashable, set[DelayedOperation]] = {}
+
+    def __len__(self) -> int:
+        return len({op for ops in self._watchers.values() for op in ops})
+
+    def watch(self, op: DelayedOperation, keys: Iterable[Hashable]) -> None:
+        for key in keys:
+            self._watchers.setdefault(key, set()).add(op)
+            op.keys.append(key)
+
+    def unwatch(self, op: DelayedOperation) -> None:
+        for key in op.keys:
+            ops = self._watchers.get(key)
+            if ops is not None:
+                ops.discard(op)
+                if not ops:
+                    del self._watchers[key]
+        op.keys.clear()
+
+    def wake(self, key: Hashable) -> int:
+        """Re-check every operation watching ``key``; returns how many completed."""
+        ops = self._watchers.get(key)
+        if not ops:
+            return 0
+        completed = 0
+        for op in list(ops):
+            if op.try_complete():
+                self.unwatch(op)
+                completed += 1
+        return completed
+
+    def wake_all(self) -> None:
+        for key in list(self._watchers):
+            self.wake(key)
+
+    async def wait(self, op: DelayedOperation, keys: Iterable[Hashable], timeout_ms: int) -> bool:
+        """Complete now if possible, else park until woken or ``timeout_ms``. Returns True if completed."""
+        if op.try_complete():
+            return True
+        self.watch(op, keys)
+        try:
+            await asyncio.wait_for(asyncio.shield(op.future), timeout_ms / 1000.0)
+            return True
+        except asyncio.TimeoutError:
+            return op.try_complete()
+        finally:
+            self.unwatch(op)

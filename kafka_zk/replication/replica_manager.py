@@ -1,0 +1,537 @@
+"""The broker's replicas: applies the controller's decisions and serves produce and fetch (Kafka ``ReplicaManager``).
+
+* **LeaderAndIsr** (from the controller): per partition, accept the state only if its leader epoch is newer
+  than ours (else STALE_CONTROLLER_EPOCH for that partition); create the log if needed (with the topic's config
+  read from ``/config/topics/<t>``); become leader (stop fetching, record the new epoch in the leader-epoch
+  cache) or follower (start fetching from the new leader; the fetcher first truncates by leader epoch).
+* **StopReplica**: stop fetching; with ``delete_partition`` drop the partition and delete its log.
+* **Produce**: append on the leader; acks=all parks the request in the produce purgatory until the high
+  watermark passes the batch (or the request times out).
+* **Fetch**: consumers read below the high watermark, followers up to the log end; a follower's fetch also
+  reports its progress, which may advance the HW and expand the ISR. Fetches with too little data long-poll.
+* **ISR maintenance**: every ``replica.lag.time.max.ms / 2`` each led partition may propose a shrink;
+  proposals are written to the partition state znode with a zkVersion-conditional update (the leader keeps the
+  controller epoch and leader epoch it got from the controller). Changed partitions are announced through
+  ``/isr_change_notification`` every 2.5 s once no change happened for 5 s (or 60 s passed), as Kafka batches
+  them; the controller then sends UpdateMetadata.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterable
+
+from kafka_zk.common.clock import Clock
+from kafka_zk.common.control import (
+    LeaderAndIsrPartitionState,
+    LeaderAndIsrRequest,
+    LeaderAndIsrResponse,
+    PartitionError,
+    StopReplicaRequest,
+    StopReplicaResponse,
+)
+from kafka_zk.common.errors import ErrorCode, KafkaError
+from kafka_zk.common.events import EventBus
+from kafka_zk.common.logging import get_logger
+from kafka_zk.common.regions import FileRegion
+from kafka_zk.common.tp import TopicPartition
+from kafka_zk.replication.partition import IsrProposal, Partition
+from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, CallbackOperation, Purgatory
+
+log = get_logger(__name__)
+
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+ISR_CHANGE_CHECK_MS = 2500
+ISR_CHANGE_QUIET_MS = 5000
+ISR_CHANGE_MAX_DELAY_MS = 60000
+
+
+@dataclass(slots=True)
+class ProduceResult:
+    error: ErrorCode = ErrorCode.NONE
+    base_offset: int = -1
+    log_append_time: int = -1
+    log_start_offset: int = -1
+    error_message: str | None = None
+
+
+@dataclass(slots=True)
+class FetchRequestPartition:
+    tp: TopicPartition
+    fetch_offset: int
+    log_start_offset: int
+    max_bytes: int
+    current_leader_epoch: int = -1
+
+
+@dataclass(slots=True)
+class FetchResult:
+    error: ErrorCode = ErrorCode.NONE
+    high_watermark: int = -1
+    last_stable_offset: int = -1
+    log_start_offset: int = -1
+    records: bytes | memoryview | FileRegion = b""
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+
+@dataclass
+class ReplicaManagerConfig:
+    broker_id: int
+    replica_lag_time_max_ms: int = 30000
+    default_min_insync_replicas: int = 1
+
+
+class ReplicaManager:
+    """Owns every Partition on this broker. Runs on the broker's event loop; ZooKeeper calls go through
+    ``zk_call`` (the AsyncZk bridge's ``call``), logs come from the log manager."""
+
+    def __init__(
+        self,
+        config: ReplicaManagerConfig,
+        log_manager: Any,
+        zk_call: Callable[..., Awaitable[Any]],
+        zk: Any,
+        clock: Clock,
+        events: EventBus,
+        topic_config: Callable[[str], Awaitable[Any]],
+    ) -> None:
+        self.config = config
+        self.broker_id = config.broker_id
+        self.log_manager = log_manager
+        self._zk_call = zk_call
+        self._zk = zk
+        self.clock = clock
+        self.events = events
+        self._topic_config = topic_config  # topic -> LogConfig (broker defaults + /config/topics overrides)
+        self.partitions: dict[TopicPartition, Partition] = {}
+        self.controller_epoch = -1
+        self.produce_purgatory = Purgatory("produce")
+        self.fetch_purgatory = Purgatory("fetch")
+        self.fetchers: Any = None  # ReplicaFetcherManager, set by the broker (needs the network client)
+        self._control_lock = asyncio.Lock()
+        self._pending_isr_changes: set[TopicPartition] = set()
+        self._last_isr_change_ms = 0
+        self._last_isr_propagation_ms = clock.monotonic_ms()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._isr_writes: set[asyncio.Task[Any]] = set()
+
+    # ---- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        interval = max(self.config.replica_lag_time_max_ms // 2, 10)
+        self._tasks.append(_periodic(self._check_isr_expiration, interval, "isr-expiration"))
+        self._tasks.append(_periodic(self._maybe_propagate_isr_changes, ISR_CHANGE_CHECK_MS, "isr-change-propagation"))
+
+    async def shutdown(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in list(self._isr_writes):
+            t.cancel()
+        await asyncio.gather(*self._tasks, *self._isr_writes, return_exceptions=True)
+        self._tasks.clear()
+        if self.fetchers is not None:
+            await self.fetchers.shutdown()
+        self.fetch_purgatory.wake_all()
+        self.produce_purgatory.wake_all()
+
+    # ---- lookups -------------------------------------------------------------------------------------
+
+    def partition(self, tp: TopicPartition) -> Partition | None:
+        return self.partitions.get(tp)
+
+    def leader_partition(self, tp: TopicPartition) -> Partition:
+        p = self.partitions.get(tp)
+        if p is None:
+            raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"{tp} is not hosted on broker {self.broker_id}")
+        p.check_leader()
+        return p
+
+    def _wake(self, tp: TopicPartition, kind: str) -> None:
+        self.produce_purgatory.wake((tp, kind))
+        self.fetch_purgatory.wake((tp, kind))
+
+    def _on_hw(self, tp: TopicPartition) -> None:
+        self._wake(tp, WAKE_HW)
+
+    # ---- control requests ----------------------------------------------------------------------------
+
+    async def become_leader_or_follower(self, req: LeaderAndIsrRequest) -> LeaderAndIsrResponse:
+        async with self._control_lock:
+            if req.controller_epoch < self.controller_epoch:
+                log.warning(
+                    "ignoring LeaderAndIsr from a stale controller",
+                    controller_id=req.controller_id,
+                    epoch=req.controller_epoch,
+                    current_epoch=self.controller_epoch,
+                )
+                return LeaderAndIsrResponse(ErrorCode.STALE_CONTROLLER_EPOCH, [])
+            self.controller_epoch = req.controller_epoch
+            endpoints = {ll.broker_id: (ll.host, ll.port) for ll in req.live_leaders}
+            errors: list[PartitionError] = []
+            leaders: list[tuple[Partition, LeaderAndIsrPartitionState]] = []
+            followers: list[tuple[Partition, LeaderAndIsrPartitionState]] = []
+            for st in req.partition_states:
+                tp = TopicPartition(st.topic, st.partition)
+                if self.broker_id not in st.replicas:
+                    errors.append(PartitionError(st.topic, st.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                    continue
+                p = self.partitions.get(tp)
+                if p is not None and st.leader_epoch <= p.leader_epoch:
+                    log.info(
+                        "ignoring LeaderAndIsr with an old leader epoch",
+                        topic=st.topic,
+                        partition=st.partition,
+                        leader_epoch=st.leader_epoch,
+                        current=p.leader_epoch,
+                    )
+                    errors.append(PartitionError(st.topic, st.partition, ErrorCode.STALE_CONTROLLER_EPOCH))
+                    continue
+                try:
+                    if p is None:
+                        p = await self._create_partition(tp)
+                except Exception as e:  # a storage error must not fail the other partitions
+                    log.exception("cannot create replica", topic=st.topic, partition=st.partition)
+                    code = e.code if isinstance(e, KafkaError) else ErrorCode.KAFKA_STORAGE_ERROR
+                    errors.append(PartitionError(st.topic, st.partition, code))
+                    continue
+                (leaders if st.leader == self.broker_id else followers).append((p, st))
+                errors.append(PartitionError(st.topic, st.partition, ErrorCode.NONE))
+
+            for p, st in leaders:
+                if self.fetchers is not None:
+                    self.fetchers.remove_partition(p.tp)
+                p.make_leader(st)
+                self._wake(p.tp, WAKE_HW)
+                self._wake(p.tp, WAKE_LEO)
+            for p, st in followers:
+                if self.fetchers is not None:
+                    self.fetchers.remove_partition(p.tp)
+                p.make_follower(st)
+                self._wake(p.tp, WAKE_HW)  # parked produces/fetches for it now fail with NOT_LEADER
+                self._wake(p.tp, WAKE_LEO)
+                if st.leader >= 0 and st.leader in endpoints and self.fetchers is not None:
+                    self.fetchers.add_partition(p, st.leader, endpoints[st.leader], st.leader_epoch)
+            return LeaderAndIsrResponse(ErrorCode.NONE, errors)
+
+    async def _create_partition(self, tp: TopicPartition) -> Partition:
+        config = await self._topic_config(tp.topic)
+        log_ = self.log_manager.get_log(tp) or self.log_manager.get_or_create_log(tp, config)
+        p = Partition(tp, self.broker_id, self.clock, self.events, log_, self.config.replica_lag_time_max_ms)
+        p.on_high_watermark = self._on_hw
+        self.partitions[tp] = p
+        return p
+
+    async def stop_replicas(self, req: StopReplicaRequest) -> StopReplicaResponse:
+        async with self._control_lock:
+            if req.controller_epoch < self.controller_epoch:
+                return StopReplicaResponse(ErrorCode.STALE_CONTROLLER_EPOCH, [])
+            self.controller_epoch = req.controller_epoch
+            errors: list[PartitionError] = []
+            for ps in req.partition_states:
+                tp = TopicPartition(ps.topic, ps.partition)
+                if self.fetchers is not None:
+                    self.fetchers.remove_partition(tp)
+                p = self.partitions.get(tp)
+                if p is not None and ps.leader_epoch >= 0 and ps.leader_epoch < p.leader_epoch:
+                    errors.append(PartitionError(ps.topic, ps.partition, ErrorCode.FENCED_LEADER_EPOCH))
+                    continue
+                code = ErrorCode.NONE
+                if ps.delete_partition:
+                    self.partitions.pop(tp, None)
+                    try:
+                        self.log_manager.delete_log(tp)
+                    except Exception:
+                        log.exception("cannot delete log", topic=ps.topic, partition=ps.partition)
+                        code = ErrorCode.KAFKA_STORAGE_ERROR
+                    self.events.emit("replica.deleted", topic=ps.topic, partition=ps.partition)
+                elif p is not None:
+                    p.leader_id = -1  # neither leader nor fetching until a new LeaderAndIsr
+                    self.events.emit("replica.stopped", topic=ps.topic, partition=ps.partition)
+                self._wake(tp, WAKE_HW)
+                self._wake(tp, WAKE_LEO)
+                errors.append(PartitionError(ps.topic, ps.partition, code))
+            return StopReplicaResponse(ErrorCode.NONE, errors)
+
+    # ---- produce -------------------------------------------------------------------------------------
+
+    async def append_records(
+        self,
+        timeout_ms: int,
+        required_acks: int,
+        entries: dict[TopicPartition, memoryview],
+        internal_topics_allowed: bool = False,
+    ) -> dict[TopicPartition, ProduceResult]:
+        if required_acks not in (-1, 0, 1):
+            return {tp: ProduceResult(ErrorCode.INVALID_REQUIRED_ACKS) for tp in entries}
+        results: dict[TopicPartition, ProduceResult] = {}
+        waiting: dict[TopicPartition, tuple[Partition, int, int]] = {}
+        for tp, batches in entries.items():
+            if tp.topic in INTERNAL_TOPICS and not internal_topics_allowed:
+                results[tp] = ProduceResult(ErrorCode.INVALID_TOPIC_EXCEPTION, error_message=f"{tp.topic} is internal")
+                continue
+            try:
+                p = self.leader_partition(tp)
+                min_isr = p.log.config.min_insync_replicas  # type: ignore[attr-defined]
+                info = p.append_as_leader(batches, required_acks, min_isr)
+            except KafkaError as e:
+                results[tp] = ProduceResult(e.code, error_message=e.message)
+                continue
+            results[tp] = ProduceResult(
+                ErrorCode.NONE, info.first_offset, info.log_append_time, info.log_start_offset  # type: ignore[attr-defined]
+            )
+            if not info.duplicate:  # type: ignore[attr-defined]
+                self._wake(tp, WAKE_LEO)
+            if required_acks == -1:
+                waiting[tp] = (p, info.last_offset + 1, min_isr)  # type: ignore[attr-defined]
+
+        if waiting:
+            def check() -> bool:
+                return all(p.produce_completion(req_off, mi) is not None for p, req_off, mi in waiting.values())
+
+            op = CallbackOperation(check)
+            await self.produce_purgatory.wait(op, [(tp, WAKE_HW) for tp in waiting], timeout_ms)
+            for tp, (p, req_off, mi) in waiting.items():
+                code = p.produce_completion(req_off, mi)
+                if code is None:
+                    code = ErrorCode.REQUEST_TIMED_OUT
+                if code != ErrorCode.NONE:
+                    results[tp].error = code
+        return results
+
+    # ---- fetch ---------------------------------------------------------------------------------------
+
+    async def fetch_messages(
+        self,
+        replica_id: int,
+        max_wait_ms: int,
+        min_bytes: int,
+        max_bytes: int,
+        partitions: list[FetchRequestPartition],
+    ) -> list[tuple[TopicPartition, FetchResult]]:
+        is_follower = replica_id >= 0
+        if is_follower:
+            for fp in partitions:
+                self._record_follower_fetch(replica_id, fp)
+        results = self._read_all(is_follower, max_bytes, partitions)
+        if max_wait_ms <= 0 or self._satisfied(results, min_bytes):
+            return results
+        kind = WAKE_LEO if is_follower else WAKE_HW
+
+        def check() -> bool:
+            return self._satisfied(self._read_all(is_follower, max_bytes, partitions), min_bytes)
+
+        op = CallbackOperation(check)
+        await self.fetch_purgatory.wait(op, [(fp.tp, kind) for fp in partitions], max_wait_ms)
+        return self._read_all(is_follower, max_bytes, partitions)
+
+    @staticmethod
+    def _satisfied(results: list[tuple[TopicPartition, FetchResult]], min_bytes: int) -> bool:
+        total = 0
+        for _, r in results:
+            if r.error != ErrorCode.NONE:
+                return True
+            total += r.size
+        return total >= max(min_bytes, 1)
+
+    def _record_follower_fetch(self, replica_id: int, fp: FetchRequestPartition) -> None:
+        p = self.partitions.get(fp.tp)
+        if p is None or not p.is_leader:
+            return
+        proposal = p.record_follower_fetch(replica_id, fp.fetch_offset)
+        if proposal is not None:
+            self._schedule_isr_write(p, proposal)
+
+    def _read_all(
+        self, is_follower: bool, max_bytes: int, partitions: list[FetchRequestPartition]
+    ) -> list[tuple[TopicPartition, FetchResult]]:
+        out: list[tuple[TopicPartition, FetchResult]] = []
+        remaining = max_bytes
+        for fp in partitions:
+            min_one = remaining == max_bytes  # only until something has been returned (Kafka's minOneMessage)
+            limit = min(fp.max_bytes, remaining) if remaining > 0 else 0
+            r = self._read_partition(fp, is_follower, limit, min_one)
+            remaining -= r.size
+            out.append((fp.tp, r))
+        return out
+
+    def _read_partition(self, fp: FetchRequestPartition, is_follower: bool, limit: int, min_one: bool) -> FetchResult:
+        p = self.partitions.get(fp.tp)
+        if p is None:
+            return FetchResult(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        if not p.is_leader:
+            return FetchResult(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+        if fp.current_leader_epoch >= 0:
+            if fp.current_leader_epoch < p.leader_epoch:
+                return FetchResult(ErrorCode.FENCED_LEADER_EPOCH)
+            if fp.current_leader_epoch > p.leader_epoch:
+                return FetchResult(ErrorCode.UNKNOWN_LEADER_EPOCH)
+        lg = p.log
+        hw = lg.high_watermark  # type: ignore[attr-defined]
+        base = FetchResult(ErrorCode.NONE, hw, hw, lg.log_start_offset)  # type: ignore[attr-defined]
+        if limit <= 0 and not min_one:
+            return base
+        try:
+            info = lg.read(fp.fetch_offset, max(limit, 0), None if is_follower else hw, min_one)  # type: ignore[attr-defined]
+        except KafkaError as e:
+            base.error = e.code
+            return base
+        base.records = info.records
+        return base
+
+    # ---- ListOffsets / OffsetForLeaderEpoch ----------------------------------------------------------
+
+    def fetch_offset_for_timestamp(self, tp: TopicPartition, timestamp: int, from_consumer: bool) -> tuple[int, int]:
+        """ListOffsets: -1 = latest (HW for consumers), -2 = earliest. Returns (timestamp, offset)."""
+        p = self.leader_partition(tp)
+        lg = p.log
+        if timestamp == -2:
+            return -1, lg.log_start_offset  # type: ignore[attr-defined]
+        if timestamp == -1:
+            return -1, (lg.high_watermark if from_consumer else lg.log_end_offset)  # type: ignore[attr-defined]
+        found = lg.fetch_offset_by_timestamp(timestamp)  # type: ignore[attr-defined]
+        if found is None:
+            return -1, -1
+        offset, ts = found
+        if from_consumer and offset >= lg.high_watermark:  # type: ignore[attr-defined]
+            return -1, -1
+        return ts, offset
+
+    def last_offset_for_leader_epoch(self, tp: TopicPartition, leader_epoch: int, current_leader_epoch: int) -> tuple[int, int]:
+        """OffsetForLeaderEpoch on the leader: (epoch, end offset) per KIP-101/279."""
+        p = self.leader_partition(tp)
+        if current_leader_epoch >= 0:
+            if current_leader_epoch < p.leader_epoch:
+                raise KafkaError(ErrorCode.FENCED_LEADER_EPOCH)
+            if current_leader_epoch > p.leader_epoch:
+                raise KafkaError(ErrorCode.UNKNOWN_LEADER_EPOCH)
+        return p.log.leader_epoch_cache.end_offset_for(leader_epoch)  # type: ignore[attr-defined]
+
+    # ---- ISR maintenance -----------------------------------------------------------------------------
+
+    def _check_isr_expiration(self) -> None:
+        for p in list(self.partitions.values()):
+            if p.is_leader:
+                proposal = p.propose_isr_shrink()
+                if proposal is not None:
+                    self._schedule_isr_write(p, proposal)
+
+    def _schedule_isr_write(self, p: Partition, proposal: IsrProposal) -> None:
+        task = asyncio.get_running_loop().create_task(self._write_isr(p, proposal))
+        self._isr_writes.add(task)
+        task.add_done_callback(self._isr_writes.discard)
+
+    async def _write_isr(self, p: Partition, proposal: IsrProposal) -> None:
+        from zk_layout.znodes import PartitionState
+
+        state = PartitionState(
+            leader=self.broker_id,
+            leader_epoch=proposal.leader_epoch,
+            isr=tuple(proposal.isr),
+            controller_epoch=proposal.controller_epoch,
+        )
+        tp = proposal.tp
+        try:
+            result = await self._zk_call(self._zk.update_partition_state, tp, state, proposal.zk_version)
+            if result.ok:
+                self._isr_written(p, proposal, result.new_version)
+                return
+            current = await self._zk_call(self._zk.get_partition_state, tp)
+        except asyncio.CancelledError:
+            p.isr_update_failed(proposal)
+            raise
+        except Exception:
+            log.exception("ISR update failed", topic=tp.topic, partition=tp.partition)
+            p.isr_update_failed(proposal)
+            return
+        p.isr_update_failed(proposal)
+        if current is None:
+            p.fence("partition state znode is gone")
+            self._wake(tp, WAKE_HW)
+            return
+        zk_state, zk_version = current
+        if zk_state.leader_epoch > proposal.leader_epoch or zk_state.leader != self.broker_id:
+            log.warning(
+                "ZooKeeper has a newer leader; stop acting as leader",
+                topic=tp.topic,
+                partition=tp.partition,
+                zk_leader=zk_state.leader,
+                zk_leader_epoch=zk_state.leader_epoch,
+                our_leader_epoch=proposal.leader_epoch,
+            )
+            p.fence(f"leader epoch {zk_state.leader_epoch} in ZooKeeper")
+            self._wake(tp, WAKE_HW)
+            self._wake(tp, WAKE_LEO)
+        elif zk_state.leader_epoch == p.leader_epoch:
+            # Same leader and epoch, different version: our own earlier write landed (connection loss) or
+            # the version moved under us; adopt it so the next proposal can succeed.
+            log.info("cached zkVersion was stale; re-read", topic=tp.topic, partition=tp.partition, zk_version=zk_version)
+            p.zk_version = zk_version
+            if tuple(zk_state.isr) == tuple(proposal.isr):
+                self._isr_written(p, proposal, zk_version)
+
+    def _isr_written(self, p: Partition, proposal: IsrProposal, new_version: int) -> None:
+        if p.isr_update_succeeded(proposal, new_version):
+            self._pending_isr_changes.add(proposal.tp)
+            self._last_isr_change_ms = self.clock.monotonic_ms()
+            self._wake(proposal.tp, WAKE_HW)
+
+    async def _maybe_propagate_isr_changes(self) -> None:
+        now = self.clock.monotonic_ms()
+        if self._pending_isr_changes and (
+            now - self._last_isr_change_ms > ISR_CHANGE_QUIET_MS
+            or now - self._last_isr_propagation_ms > ISR_CHANGE_MAX_DELAY_MS
+        ):
+            changed = sorted(self._pending_isr_changes)
+            self._pending_isr_changes.clear()
+            self._last_isr_propagation_ms = now
+            await self._zk_call(self._zk.propagate_isr_changes, changed)
+            self.events.emit("isr.change_propagated", partitions=[str(tp) for tp in changed])
+
+    # ---- introspection (for /state and the dashboard) ------------------------------------------------
+
+    def describe(self) -> list[dict[str, Any]]:
+        out = []
+        for tp, p in sorted(self.partitions.items()):
+            lg = p.log
+            out.append(
+                {
+                    "topic": tp.topic,
+                    "partition": tp.partition,
+                    "role": "leader" if p.is_leader else ("follower" if p.leader_id >= 0 else "none"),
+                    "leader": p.leader_id,
+                    "leader_epoch": p.leader_epoch,
+                    "isr": list(p.isr),
+                    "log_start_offset": lg.log_start_offset,  # type: ignore[attr-defined]
+                    "log_end_offset": lg.log_end_offset,  # type: ignore[attr-defined]
+                    "high_watermark": lg.high_watermark,  # type: ignore[attr-defined]
+                    "followers": {
+                        r: {"log_end_offset": f.log_end_offset, "last_caught_up_ms": f.last_caught_up_ms}
+                        for r, f in p.followers.items()
+                    },
+                }
+            )
+        return out
+
+
+def _periodic(fn: Callable[[], Any], interval_ms: int, name: str) -> "asyncio.Task[None]":
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval_ms / 1000)
+            try:
+                r = fn()
+                if asyncio.iscoroutine(r):
+                    await r
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("periodic task failed", task=name)
+
+    return asyncio.get_running_loop().create_task(loop(), name=name)
+
+
+def partitions_of(states: Iterable[LeaderAndIsrPartitionState]) -> list[TopicPartition]:
+    return [TopicPartition(s.topic, s.partition) for s in states]

@@ -1,0 +1,118 @@
+"""The broker's control-plane listener: an aiohttp app speaking msgpack (see kafka_zk.common.control).
+
+Routes:
+
+* ``POST /control/leader_and_isr``, ``/control/update_metadata``, ``/control/stop_replica`` — from the active
+  controller. Checked here, as Kafka's ``KafkaApis`` does: a request whose broker epoch is older than this
+  broker's registration epoch gets STALE_BROKER_EPOCH (-1 = unknown is accepted), and one from an older
+  controller epoch than the newest seen gets STALE_CONTROLLER_EPOCH.
+* ``POST /control/controlled_shutdown`` — from a broker that wants to stop; only the active controller answers
+  it (others reply STALE_CONTROLLER_EPOCH, which the sender reads as "controller moved").
+* ``GET /events?since=SEQ&kind=PREFIX`` — recent events (JSON), ``GET /state`` — this broker's replicas with
+  LEO/HW/ISR, controller view, for study tools and the dashboard.
+
+A malformed body gets HTTP 400 and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from kafka_zk.common.control import (
+    ControlledShutdownRequest,
+    ControlledShutdownResponse,
+    LeaderAndIsrRequest,
+    LeaderAndIsrResponse,
+    StopReplicaRequest,
+    StopReplicaResponse,
+    UpdateMetadataRequest,
+    UpdateMetadataResponse,
+    decode_control,
+    encode_control,
+)
+from kafka_zk.common.errors import ErrorCode
+from kafka_zk.common.logging import get_logger
+
+log = get_logger(__name__)
+
+MSGPACK = "application/msgpack"
+
+
+class ControlEndpoint:
+    """Routes control requests to the broker. ``broker`` is the KafkaBroker (duck-typed to keep layers apart)."""
+
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+        self.app = web.Application(client_max_size=256 * 1024 * 1024)
+        self.app.add_routes(
+            [
+                web.post("/control/leader_and_isr", self._wrap(LeaderAndIsrRequest, self._leader_and_isr)),
+                web.post("/control/update_metadata", self._wrap(UpdateMetadataRequest, self._update_metadata)),
+                web.post("/control/stop_replica", self._wrap(StopReplicaRequest, self._stop_replica)),
+                web.post("/control/controlled_shutdown", self._wrap(ControlledShutdownRequest, self._controlled_shutdown)),
+                web.get("/events", self._events),
+                web.get("/state", self._state),
+            ]
+        )
+        self._highest_controller_epoch = -1
+
+    def _wrap(self, cls: type, fn: Callable[[Any], Awaitable[Any]]) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handler(request: web.Request) -> web.Response:
+            body = await request.read()
+            try:
+                msg = decode_control(body, expect=cls)
+            except ValueError as e:
+                log.warning("malformed control request", path=request.path, error=str(e))
+                return web.Response(status=400, text=str(e))
+            resp = await fn(msg)
+            return web.Response(body=encode_control(resp), content_type=MSGPACK)
+
+        return handler
+
+    def _epoch_error(self, controller_epoch: int, broker_epoch: int) -> ErrorCode | None:
+        own = self.broker.broker_epoch
+        if broker_epoch != -1 and own is not None and broker_epoch < own:
+            return ErrorCode.STALE_BROKER_EPOCH
+        if controller_epoch < self._highest_controller_epoch:
+            return ErrorCode.STALE_CONTROLLER_EPOCH
+        self._highest_controller_epoch = controller_epoch
+        return None
+
+    async def _leader_and_isr(self, req: LeaderAndIsrRequest) -> LeaderAndIsrResponse:
+        err = self._epoch_error(req.controller_epoch, req.broker_epoch)
+        if err is not None:
+            log.warning("rejected LeaderAndIsr", error=err.name, controller_epoch=req.controller_epoch)
+            return LeaderAndIsrResponse(err, [])
+        return await self.broker.handle_leader_and_isr(req)
+
+    async def _update_metadata(self, req: UpdateMetadataRequest) -> UpdateMetadataResponse:
+        err = self._epoch_error(req.controller_epoch, req.broker_epoch)
+        if err is not None:
+            log.warning("rejected UpdateMetadata", error=err.name, controller_epoch=req.controller_epoch)
+            return UpdateMetadataResponse(err)
+        await self.broker.handle_update_metadata(req)
+        return UpdateMetadataResponse(ErrorCode.NONE)
+
+    async def _stop_replica(self, req: StopReplicaRequest) -> StopReplicaResponse:
+        err = self._epoch_error(req.controller_epoch, req.broker_epoch)
+        if err is not None:
+            log.warning("rejected StopReplica", error=err.name, controller_epoch=req.controller_epoch)
+            return StopReplicaResponse(err, [])
+        return await self.broker.handle_stop_replica(req)
+
+    async def _controlled_shutdown(self, req: ControlledShutdownRequest) -> ControlledShutdownResponse:
+        return await self.broker.handle_controlled_shutdown(req)
+
+    async def _events(self, request: web.Request) -> web.Response:
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError:
+            return web.Response(status=400, text="since must be an integer event sequence number")
+        kind = request.query.get("kind", "")
+        events = self.broker.events.recent(since, kind)
+        return web.json_response([e.to_dict() for e in events])
+
+    async def _state(self, request: web.Request) -> web.Response:
+        return web.json_response(self.broker.describe_state())

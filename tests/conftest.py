@@ -1,0 +1,138 @@
+"""Shared fixtures: a real ZooKeeper for the whole session, a fresh chroot per test.
+
+Where the ZooKeeper comes from:
+
+* ``KAFKA_ZK_CONNECT=host:port[,...][/base]`` — an external ensemble you run yourself (wins over the rest);
+* ``--zk=local`` (default) — a standalone server from this machine's ZooKeeper (Debian ``zookeeper``
+  package or ``ZOOKEEPER_HOME``), started in a temporary directory and stopped at the end of the session;
+* ``--zk=container`` — testcontainers' official ``zookeeper`` image; skipped with a reason when no Docker
+  engine is reachable.
+
+Fixtures: ``zk_connect`` (session) → ``"127.0.0.1:PORT"``; ``zk_chroot`` → ``"127.0.0.1:PORT/test-<id>"``, a
+chroot created for the test and deleted after it, so tests never see each other's znodes; ``zk`` → a started
+``zk_layout.KafkaZkClient`` on that chroot (6 s session), closed after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from kazoo.exceptions import NotEmptyError
+
+# Tests import their helpers as ``from helpers import ...`` (tests/ is on sys.path under pytest's default
+# rootdir-based import mode) or ``from tests.helpers import ...``; make both work.
+_TESTS = Path(__file__).resolve().parent
+for p in (str(_TESTS), str(_TESTS.parent)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+from zk_layout import KafkaZkClient  # noqa: E402
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--zk",
+        choices=("local", "container"),
+        default="local",
+        help="where the test ZooKeeper comes from: 'local' (Debian package / ZOOKEEPER_HOME, default) or "
+        "'container' (testcontainers' zookeeper image). KAFKA_ZK_CONNECT=host:port overrides both.",
+    )
+
+
+def _local_zookeeper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from kafka_zk.launch.zookeeper import ZooKeeperNotFound, ZooKeeperServer
+
+    server = ZooKeeperServer(tmp_path_factory.mktemp("zookeeper"))
+    try:
+        server.start()
+    except ZooKeeperNotFound as e:
+        pytest.fail(f"the test suite needs a real ZooKeeper: {e} (or set KAFKA_ZK_CONNECT, or use --zk=container)",
+                    pytrace=False)
+    try:
+        yield server.connect_string
+    finally:
+        server.stop()
+
+
+def _container_zookeeper() -> Iterator[str]:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env().ping()
+    except Exception as e:  # no SDK, no socket, daemon down...
+        pytest.skip(f"--zk=container: no Docker engine reachable ({type(e).__name__}: {e})")
+    from testcontainers.core.container import DockerContainer  # type: ignore[import-untyped]
+
+    from kafka_zk.launch.zookeeper import server_mode
+
+    container = (
+        DockerContainer("zookeeper:3.8")
+        .with_exposed_ports(2181)
+        .with_env("ZOO_4LW_COMMANDS_WHITELIST", "*")
+        .with_env("ZOO_TICK_TIME", "200")
+    )
+    container.start()
+    try:
+        host = container.get_container_host_ip()
+        port = int(container.get_exposed_port(2181))
+        deadline = time.monotonic() + 60
+        while server_mode(port, host) is None:
+            if time.monotonic() > deadline:
+                pytest.fail("zookeeper container did not start serving within 60 s", pytrace=False)
+            time.sleep(0.2)
+        yield f"{host}:{port}"
+    finally:
+        container.stop()
+
+
+@pytest.fixture(scope="session")
+def zk_connect(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Connect string of the session's real ZooKeeper (no chroot, unless KAFKA_ZK_CONNECT has one)."""
+    external = os.environ.get("KAFKA_ZK_CONNECT")
+    if external:
+        yield external.rstrip("/")
+    elif request.config.getoption("--zk") == "container":
+        yield from _container_zookeeper()
+    else:
+        yield from _local_zookeeper(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def _zk_admin(zk_connect: str) -> Iterator[KafkaZkClient]:
+    client = KafkaZkClient(zk_connect, session_timeout_ms=30000).start(timeout_s=30)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def zk_chroot(zk_connect: str, _zk_admin: KafkaZkClient) -> Iterator[str]:
+    """``<zk_connect>/test-<id>``: a chroot of this test's own, removed after the test."""
+    name = f"/test-{uuid.uuid4().hex[:12]}"
+    _zk_admin.ensure_path(name)
+    try:
+        yield f"{zk_connect}{name}"
+    finally:
+        for attempt in range(20):  # a client the test forgot to close may still be writing
+            try:
+                _zk_admin.delete_recursive(name)
+                break
+            except NotEmptyError:
+                time.sleep(0.05)
+
+
+@pytest.fixture
+def zk(zk_chroot: str) -> Iterator[KafkaZkClient]:
+    """A started ``KafkaZkClient`` on this test's chroot (6 s session timeout)."""
+    client = KafkaZkClient(zk_chroot, session_timeout_ms=6000).start()
+    try:
+        yield client
+    finally:
+        client.close()
