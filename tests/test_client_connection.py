@@ -115,8 +115,9 @@ class LoopbackBroker:
 async def metadata_echo(header: RequestHeader, body: Any) -> Any:
     """Names one broker per requested topic, so a response shows which request it answers."""
     names = [t.name for t in body.topics or []]
-    return MetadataResponse(brokers=[MetadataResponse.MetadataResponseBroker(node_id=i, host=n, port=header.correlation_id)
-                                     for i, n in enumerate(names)])
+    return MetadataResponse(brokers=[
+        MetadataResponse.MetadataResponseBroker(node_id=i, host=n, port=header.correlation_id)
+        for i, n in enumerate(names)])
 
 
 def metadata_for(*topics: str) -> Any:
@@ -148,7 +149,9 @@ def test_open_negotiates_api_versions_v3_and_picks_versions() -> None:
     ((0, 2), [3, 2]),  # error 35 lists ApiVersions 0-2: retry with 2
     ((0, 0), [3, 0]),
 ])
-def test_api_versions_downgrade_on_unsupported_version(advertised: tuple[int, int], expected_versions: list[int]) -> None:
+def test_api_versions_downgrade_on_unsupported_version(
+    advertised: tuple[int, int], expected_versions: list[int]
+) -> None:
     async def scenario() -> None:
         async with LoopbackBroker({18: advertised, 3: (0, 4)}) as broker:
             async with await broker.connect() as conn:

@@ -6,8 +6,11 @@ on its own ZooKeeper session, so closing a session is a broker crash as the cont
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
+
+import pytest
 
 from helpers import async_wait_until, run_async
 from kafka_zk.common.control import LeaderAndIsrRequest, UpdateMetadataRequest
@@ -155,8 +158,10 @@ async def test_last_isr_member_stays_and_leads_again_when_back(zk: KafkaZkClient
 
 
 @run_async
-async def test_unclean_election_only_when_the_topic_allows_it(zk: KafkaZkClient, zk_chroot: str) -> None:
+async def test_unclean_election_only_when_the_topic_allows_it(zk: KafkaZkClient, zk_chroot: str,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
     tp = TopicPartition("risky", 0)
+    caplog.set_level(logging.WARNING, logger="kafka_zk.controller")
     async with cluster(zk_chroot) as (node, brokers):
         zk.set_or_create_entity_config("topics", "risky", {"unclean.leader.election.enable": "true"})
         zk.create_topic_assignment("risky", {0: [1, 2]})
@@ -167,6 +172,8 @@ async def test_unclean_election_only_when_the_topic_allows_it(zk: KafkaZkClient,
         await wait_state(zk, tp, (2, 1, [2]))
         unclean = await async_wait_until(lambda: node.events.recent(kind_prefix="election.unclean"))
         assert [(e.fields["partition"], e.fields["leader"]) for e in unclean] == [(0, 2)]
+        loud = [r for r in caplog.records if r.levelno == logging.WARNING and "UNCLEAN" in r.getMessage()]
+        assert len(loud) == 1
 
 
 @run_async
@@ -256,3 +263,22 @@ async def test_isr_change_notification_updates_metadata(zk: KafkaZkClient, zk_ch
         changes = [e.fields for e in node.events.recent(kind_prefix="isr.changed")]
         assert changes[-1]["isr"] == [1, 0] and changes[-1]["source"] == "leader"
         assert state(zk, tp) == (1, 0, [1, 0])  # no controller write, no epoch bump
+
+
+
+@run_async
+async def test_controlled_shutdown_request_over_the_control_plane(zk: KafkaZkClient, zk_chroot: str) -> None:
+    import aiohttp
+
+    from kafka_zk.common.control import (ControlledShutdownRequest, ControlledShutdownResponse, decode_control,
+                                         encode_control)
+
+    async with cluster(zk_chroot) as (node, brokers):
+        zk.create_topic_assignment("t", {0: [1, 0]})
+        await wait_state(zk, TopicPartition("t", 0), (1, 0, [1, 0]))
+        url = f"http://127.0.0.1:{node.broker.port}/control/controlled_shutdown"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, data=encode_control(ControlledShutdownRequest(1, brokers[1].broker_epoch))) as r:
+                resp = decode_control(await r.read(), expect=ControlledShutdownResponse)
+        assert (resp.error_code, resp.remaining_partitions) == (0, [])
+        assert state(zk, TopicPartition("t", 0)) == (0, 1, [0])

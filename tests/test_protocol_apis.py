@@ -124,7 +124,8 @@ def test_request_frame_roundtrip_through_frame_decoder() -> None:
 
 def test_api_versions_v3_request_header_v2() -> None:
     header = RequestHeader(ApiKey.API_VERSIONS, 3, 1, "kafka-zk")
-    data = encode_request_frame(header, ApiVersionsRequest(client_software_name="kafka-zk", client_software_version="0.1.0"))
+    body = ApiVersionsRequest(client_software_name="kafka-zk", client_software_version="0.1.0")
+    data = encode_request_frame(header, body)
     assert data[4:14] == bytes.fromhex("0012000300000001" "0008")  # int16 client id length in header v2
     (frame,) = FrameDecoder().feed(data)
     assert decode_request_frame(frame)[1].client_software_name == "kafka-zk"

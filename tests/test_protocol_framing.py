@@ -57,6 +57,12 @@ def test_frame_above_max_size_is_refused_before_reading_it() -> None:
     assert info.value.size == 1025 and "larger than the maximum of 1024" in str(info.value)
 
 
+def test_frames_before_a_bad_size_are_handed_over_with_the_error() -> None:
+    with pytest.raises(FrameTooLarge) as info:
+        FrameDecoder(max_size=100).feed(framed([b"ok", b"fine"]) + (101).to_bytes(4, "big"))
+    assert [bytes(f) for f in info.value.frames] == [b"ok", b"fine"]
+
+
 def test_negative_size_is_refused() -> None:
     with pytest.raises(FrameTooLarge, match="negative"):
         FrameDecoder().feed(b"\xff\xff\xff\xfe")

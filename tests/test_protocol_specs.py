@@ -128,7 +128,8 @@ def compare_field(
     spec_tagged = flexible and contains(parse_versions(sf.get("taggedVersions")), v)
     our_tagged = flexible and of.tagged_at(v)
     if spec_tagged != our_tagged or (spec_tagged and sf.get("tag") != of.tag):
-        problems.append(f"{where}: tag {of.tag if our_tagged else None} != spec {sf.get('tag') if spec_tagged else None}")
+        ours, theirs = of.tag if our_tagged else None, sf.get("tag") if spec_tagged else None
+        problems.append(f"{where}: tag {ours} != spec {theirs}")
     if isinstance(of.type, Primitive) or our_type_name(of.type) in PRIMITIVE_DEFAULTS:
         expected = DEFAULT_DEVIATIONS.get((message.name, parent.name, of.name), spec_default(sf))
         actual = of.default_value()

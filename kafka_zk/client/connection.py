@@ -49,7 +49,7 @@ from kafka_zk.protocol.apis import (
     response_header_version,
     response_message,
 )
-from kafka_zk.protocol.errors import ProtocolError
+from kafka_zk.protocol.errors import FrameTooLarge, ProtocolError
 from kafka_zk.protocol.framing import FrameDecoder
 from kafka_zk.protocol.headers import RequestHeader, decode_response_header
 from kafka_zk.protocol.messages import ApiVersionsRequest
@@ -317,7 +317,13 @@ class KafkaConnection:
                 if not data:
                     error = KafkaConnectionError(f"{self.peer} closed the connection")
                     break
-                for frame in self._decoder.feed(data):
+                try:
+                    frames = self._decoder.feed(data)
+                except FrameTooLarge as exc:
+                    for frame in exc.frames:
+                        self._handle_frame(frame)
+                    raise
+                for frame in frames:
                     self._handle_frame(frame)
         except ProtocolError as exc:
             error = KafkaConnectionError(f"unreadable response stream from {self.peer}: {exc}")
@@ -332,7 +338,8 @@ class KafkaConnection:
             self._raw_frames.put_nowait(bytes(frame))
             return
         pending = self._inflight.popleft()
-        correlation_id, offset = decode_response_header(frame, response_header_version(pending.api_key, pending.version))
+        header_version = response_header_version(pending.api_key, pending.version)
+        correlation_id, offset = decode_response_header(frame, header_version)
         if correlation_id != pending.correlation_id:
             self._inflight.appendleft(pending)  # failed with everything else by the shutdown
             log.warning("correlation id mismatch", peer=self.peer, expected=pending.correlation_id,

@@ -455,9 +455,15 @@ class ActiveController:
         if resp.error_code != 0:
             log.warning("LeaderAndIsr request failed", broker=e.broker_id, error_code=resp.error_code)
             return
+        # STALE_CONTROLLER_EPOCH per partition = "leader epoch not newer than mine": expected when a state
+        # change resends an unchanged partition (Kafka does the same); anything else deserves attention.
+        stale = int(ErrorCode.STALE_CONTROLLER_EPOCH)
         errors = [(pe.topic, pe.partition, pe.error_code) for pe in resp.partition_errors if pe.error_code != 0]
-        if errors:
-            log.warning("LeaderAndIsr partition errors", broker=e.broker_id, errors=errors)
+        serious = [err for err in errors if err[2] != stale]
+        if serious:
+            log.warning("LeaderAndIsr partition errors", broker=e.broker_id, errors=serious)
+        elif errors:
+            log.debug("LeaderAndIsr partitions already at this leader epoch", broker=e.broker_id, errors=errors)
 
     # -- ISR changes (§2.13) -------------------------------------------------------------------------
     async def on_isr_change_notification(self) -> None:

@@ -25,11 +25,14 @@ from zk_layout import BrokerRegistration, Endpoint, KafkaZkClient, PartitionStat
 
 from kafka_zk.common.control import (
     CONTROL_PATH_PREFIX,
+    ControlledShutdownRequest,
+    ControlledShutdownResponse,
     LeaderAndIsrRequest,
     LeaderAndIsrResponse,
     PartitionError,
     StopReplicaRequest,
     StopReplicaResponse,
+    TopicPartitionRef,
     UpdateMetadataRequest,
     UpdateMetadataResponse,
     decode_control,
@@ -64,6 +67,7 @@ class StandInBroker:
         self.broker_epoch = -1
         self.max_controller_epoch = -1
         self.port = 0
+        self.controller: KafkaController | None = None  # set by ControllerNode: answers ControlledShutdown
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -159,6 +163,16 @@ class StandInBroker:
     async def _handle(self, request: web.Request) -> web.Response:
         msg = decode_control(await request.read())
         kind = request.match_info["kind"]
+        if isinstance(msg, ControlledShutdownRequest):  # this broker hosts the controller (ControllerNode)
+            self.received.append(Received(kind, msg, True))
+            remaining: list[TopicPartition] = []
+            if self.controller is None:
+                code = ErrorCode.STALE_CONTROLLER_EPOCH
+            else:
+                code, remaining = await self.controller.controlled_shutdown(msg.broker_id, msg.broker_epoch)
+            answer = ControlledShutdownResponse(int(code), [TopicPartitionRef(tp.topic, tp.partition)
+                                                            for tp in remaining])
+            return web.Response(body=encode_control(answer), content_type="application/x-msgpack")
         stale = msg.controller_epoch < self.max_controller_epoch
         self.received.append(Received(kind, msg, not stale))
         if not stale:
@@ -201,6 +215,7 @@ class ControllerNode:
         assert self.broker.zk is not None
         self.az = AsyncZk(self.broker.zk)
         self.controller = KafkaController(self.broker_id, self.az, self.config, self.events)
+        self.broker.controller = self.controller
         await self.controller.start()
         return self
 

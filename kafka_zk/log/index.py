@@ -94,6 +94,7 @@ class _MmapIndex:
             os.close(self._fd)
             self._fd = -1
         self._opened = False
+        self._writable = False
 
     @property
     def entries(self) -> int:

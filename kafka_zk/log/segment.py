@@ -359,9 +359,8 @@ class LogSegment:
     # ------------------------------------------------------------------ recovery / truncation
     def recover(self, on_batch: Callable[[BatchHeader], None] | None = None) -> RecoveryResult:
         """Validate every batch, rebuild both indexes, cut the file at the first invalid or torn batch."""
-        if not self.offset_index._writable:
-            self.offset_index.make_writable(self.max_index_size)
-            self.time_index.make_writable(self.max_index_size)
+        self.offset_index.make_writable(self.max_index_size)
+        self.time_index.make_writable(self.max_index_size)
         self.offset_index.reset()
         self.time_index.reset()
         self.max_timestamp_so_far = -1

@@ -133,19 +133,23 @@ def api_name(api_key: int) -> str:
         return f"Unknown({api_key})"
 
 
+def _undeclared(api_key: int) -> UnsupportedVersionError:
+    return UnsupportedVersionError(api_key, None, f"API key {api_key} ({api_name(api_key)}) is not declared")
+
+
 def declared_versions(api_key: int) -> tuple[int, int]:
     """The declared version range of an API.  Raises :class:`UnsupportedVersionError` for an unknown key."""
     try:
         return DECLARED_VERSIONS[api_key]
     except KeyError:
-        raise UnsupportedVersionError(api_key, None, f"API key {api_key} ({api_name(api_key)}) is not declared") from None
+        raise _undeclared(api_key) from None
 
 
 def _messages(api_key: int) -> tuple[Message, Message]:
     try:
         return API[api_key]  # type: ignore[index]
     except KeyError:
-        raise UnsupportedVersionError(api_key, None, f"API key {api_key} ({api_name(api_key)}) is not declared") from None
+        raise _undeclared(api_key) from None
 
 
 def request_message(api_key: int) -> Message:

@@ -398,7 +398,7 @@ def _emit_tag_section_decoder(src: _Source, decl: Struct, fields: list[Field]) -
         lines += _emit_decode_value(src, f.type, f"o.{f.name}", f.nullable_at(v), f"{decl.name}.{f.name}",
                                     "sub", "p", "SL", "            ")
         lines += ["            if p != size:",
-                  f"                raise _fail('{decl.name}.{f.name}', 'tagged field size does not match its content')"]
+                  f"                raise _fail('{decl.name}.{f.name}', 'tagged field size does not match')"]
         kw = "elif"
     if tagged:
         lines.append("        else:")
@@ -515,7 +515,9 @@ def _check_struct(decl: Struct, obj: Any, path: str, version: int, flexible: boo
     return None
 
 
-def _check_value(t: Type, value: Any, nullable: bool, path: str, version: int, flexible: bool) -> tuple[str, str] | None:
+def _check_value(
+    t: Type, value: Any, nullable: bool, path: str, version: int, flexible: bool
+) -> tuple[str, str] | None:
     if value is None:
         if nullable:
             return None

@@ -39,10 +39,15 @@ class UnsupportedVersionError(ProtocolError):
 
 
 class FrameTooLarge(ProtocolError):
-    """A frame's size prefix is negative or above the configured maximum (``socket.request.max.bytes``)."""
+    """A frame's size prefix is negative or above the configured maximum (``socket.request.max.bytes``).
 
-    def __init__(self, size: int, max_size: int) -> None:
+    ``frames`` holds the complete frames that preceded the bad size in the same input, so a server can
+    still answer them before it closes the connection.
+    """
+
+    def __init__(self, size: int, max_size: int, frames: list[memoryview] | None = None) -> None:
         what = "negative" if size < 0 else f"larger than the maximum of {max_size} bytes"
         super().__init__(f"frame size {size} is {what}")
         self.size = size
         self.max_size = max_size
+        self.frames: list[memoryview] = frames or []

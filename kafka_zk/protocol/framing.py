@@ -6,7 +6,7 @@ reserved for the frame (a 100 MiB ``socket.request.max.bytes`` cap is Kafka's de
 a TLS handshake sent to a plaintext port — announcing a 1 GiB "frame"); a bad size raises
 :class:`FrameTooLarge` and the connection must be closed, since the stream can no longer be parsed.
 
-Each returned frame is a ``memoryview`` over its own buffer, filled in place as data arrives (a 1 MiB produce
+Each returned frame is a writable ``memoryview`` over its own ``bytearray``, filled in place as data arrives (a 1 MiB produce
 request is copied once, not re-joined on every read), so it stays valid however long the caller keeps it.
 """
 
@@ -26,7 +26,8 @@ class FrameDecoder:
     """Splits a byte stream into frames (without their size prefix).
 
     ``max_size`` bounds the size prefix; a larger or negative one raises :class:`FrameTooLarge` from
-    :meth:`feed`, after which the decoder must not be fed again.
+    :meth:`feed` (carrying the frames completed before it in ``exc.frames``), after which the stream cannot be
+    parsed any further: close the connection.
     """
 
     __slots__ = ("max_size", "_size_buf", "_frame", "_filled")
@@ -63,10 +64,11 @@ class FrameDecoder:
                     (size,) = INT32.unpack(self._size_buf)
                     self._size_buf.clear()
                 if size < 0 or size > self.max_size:
-                    raise FrameTooLarge(size, self.max_size)
+                    raise FrameTooLarge(size, self.max_size, frames)
                 if end - pos >= size:
-                    # Whole frame available: copy it out in one go.
-                    frames.append(memoryview(bytes(mv[pos:pos + size])))
+                    # Whole frame available: copy it out in one go, into a *writable* buffer: the log stamps
+                    # base offsets and leader epochs into produced batches in place.
+                    frames.append(memoryview(bytearray(mv[pos:pos + size])))
                     pos += size
                     continue
                 frame = self._frame = bytearray(size)

@@ -71,7 +71,9 @@ class RequestHeader:
     unknown_tags: tuple[tuple[int, bytes], ...] = field(default=())
 
     @classmethod
-    def decode(cls, frame: bytes | bytearray | memoryview, header_version: int | None = None) -> tuple[RequestHeader, int]:
+    def decode(
+        cls, frame: bytes | bytearray | memoryview, header_version: int | None = None
+    ) -> tuple[RequestHeader, int]:
         """Decode the header at the start of ``frame``; return it and its length (where the body starts).
 
         ``header_version`` defaults to the one our declarations imply for the frame's api key and version

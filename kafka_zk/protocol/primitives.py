@@ -50,7 +50,9 @@ def encode_uvarint(value: int) -> bytes:
     return bytes(out)
 
 
-def decode_uvarint(buf: bytes | bytearray | memoryview, pos: int, max_bytes: int = _MAX_UVARINT32_BYTES) -> tuple[int, int]:
+def decode_uvarint(
+    buf: bytes | bytearray | memoryview, pos: int, max_bytes: int = _MAX_UVARINT32_BYTES
+) -> tuple[int, int]:
     """Read an unsigned varint at ``pos``; return ``(value, new_pos)``.
 
     Raises :class:`ProtocolDecodeError` if the buffer ends inside the varint or it is longer than ``max_bytes``

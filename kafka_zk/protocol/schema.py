@@ -30,6 +30,7 @@ Version ranges are ``(first, last)`` tuples; ``last`` is ``None`` for "and every
 
 from __future__ import annotations
 
+import keyword
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Optional
@@ -160,8 +161,8 @@ class Field:
         tagged_versions: VersionRange | None = None,
         default: Any = ...,
     ) -> None:
-        if not name.isidentifier() or name.startswith("_"):
-            raise ValueError(f"field name {name!r} is not a public identifier")
+        if not name.isidentifier() or name.startswith("_") or keyword.iskeyword(name) or name == "self":
+            raise ValueError(f"field name {name!r} is not usable as a public attribute and keyword argument")
         self.name = name
         self.type = type
         self.versions = versions

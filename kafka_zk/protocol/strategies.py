@@ -10,7 +10,19 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from kafka_zk.protocol.schema import BYTES, RECORDS, STRING, UUID, VARINT, VARLONG, Array, Message, Primitive, Struct, Type
+from kafka_zk.protocol.schema import (
+    BYTES,
+    RECORDS,
+    STRING,
+    UUID,
+    VARINT,
+    VARLONG,
+    Array,
+    Message,
+    Primitive,
+    Struct,
+    Type,
+)
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
 
@@ -48,7 +60,9 @@ def value_strategy(t: Type, nullable: bool, version: int) -> st.SearchStrategy[A
 
 def struct_strategy(decl: Struct, version: int) -> st.SearchStrategy[Any]:
     """Instances of ``decl``'s class with every field present at ``version`` generated."""
-    fields = {f.name: value_strategy(f.type, f.nullable_at(version), version) for f in decl.fields if f.present(version)}
+    fields = {
+        f.name: value_strategy(f.type, f.nullable_at(version), version) for f in decl.fields if f.present(version)
+    }
     return st.builds(decl.cls, **fields)
 
 

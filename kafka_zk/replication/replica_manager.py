@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable
 
 from kafka_zk.common.clock import Clock
 from kafka_zk.common.control import (
@@ -35,6 +35,7 @@ from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.regions import FileRegion
+from kafka_zk.common.tasks import periodic
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.replication.partition import IsrProposal, Partition
 from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, CallbackOperation, Purgatory
@@ -123,8 +124,8 @@ class ReplicaManager:
 
     def start(self) -> None:
         interval = max(self.config.replica_lag_time_max_ms // 2, 10)
-        self._tasks.append(_periodic(self._check_isr_expiration, interval, "isr-expiration"))
-        self._tasks.append(_periodic(self._maybe_propagate_isr_changes, ISR_CHANGE_CHECK_MS, "isr-change-propagation"))
+        self._tasks.append(periodic(self._check_isr_expiration, interval, "isr-expiration"))
+        self._tasks.append(periodic(self._maybe_propagate_isr_changes, ISR_CHANGE_CHECK_MS, "isr-change-propagation"))
 
     async def shutdown(self) -> None:
         for t in self._tasks:
@@ -515,23 +516,3 @@ class ReplicaManager:
                 }
             )
         return out
-
-
-def _periodic(fn: Callable[[], Any], interval_ms: int, name: str) -> "asyncio.Task[None]":
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(interval_ms / 1000)
-            try:
-                r = fn()
-                if asyncio.iscoroutine(r):
-                    await r
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("periodic task failed", task=name)
-
-    return asyncio.get_running_loop().create_task(loop(), name=name)
-
-
-def partitions_of(states: Iterable[LeaderAndIsrPartitionState]) -> list[TopicPartition]:
-    return [TopicPartition(s.topic, s.partition) for s in states]

@@ -174,10 +174,35 @@ def parse_listeners(value: str, key: str) -> list[Listener]:
     return out
 
 
-def _broker_config_def() -> ConfigDef:
-    from kafka_zk.log.config import BROKER_LOG_KEYS
+# Broker-level log keys that have no topic-level twin.
+LOG_SERVER_KEYS = [
+    _k("log.dir", "string", "/tmp/kafka-logs"),
+    _k("log.dirs", "string", None),
+    _k("log.retention.check.interval.ms", "long", 300000, "", in_range(1, None)),
+    _k("log.flush.offset.checkpoint.interval.ms", "int", 60000, "", in_range(0, None)),
+    _k("log.flush.start.offset.checkpoint.interval.ms", "int", 60000, "", in_range(0, None)),
+    _k("log.cleaner.enable", "bool", True),
+    _k("log.cleaner.backoff.ms", "long", 15000, "", in_range(0, None)),
+]
 
-    return ConfigDef([*SERVER_KEYS, *BROKER_LOG_KEYS])
+
+def _broker_config_def() -> ConfigDef:
+    """Server keys, broker-only log keys, and every broker-level synonym of a topic config key (typed like
+    its topic key, default None = "not set": the topic default applies, see kafka_zk.log.config)."""
+    from kafka_zk.log.config import _UNIT_SYNONYMS, BROKER_SYNONYMS, LOG_CONFIG_DEF
+
+    synonyms = [
+        ConfigKey(broker_key, LOG_CONFIG_DEF.keys[topic_key].type, None, f"broker default for {topic_key}",
+                  LOG_CONFIG_DEF.keys[topic_key].validator)
+        for broker_key, topic_key in BROKER_SYNONYMS.items()
+    ]
+    units = [
+        ConfigKey(broker_key, "long", None, f"broker default for {topic_key}")
+        for topic_key, variants in _UNIT_SYNONYMS.items()
+        for broker_key, _ in variants
+    ]
+    keys = {k.name: k for k in [*SERVER_KEYS, *LOG_SERVER_KEYS, *synonyms, *units]}
+    return ConfigDef(keys.values())
 
 
 class BrokerConfig:
@@ -219,7 +244,7 @@ class BrokerConfig:
 
     @property
     def log_dirs(self) -> list[str]:
-        dirs = self.values.get("log.dirs") or self.values.get("log.dir") or "/tmp/kafka-logs"
+        dirs = self.values.get("log.dirs") or self.values["log.dir"]
         return [d.strip() for d in str(dirs).split(",") if d.strip()]
 
     @property

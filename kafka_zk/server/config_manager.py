@@ -1,0 +1,67 @@
+"""Dynamic topic configuration (Kafka's ``DynamicConfigManager`` with ``ZkNodeChangeNotificationListener``).
+
+Whoever changes ``/config/topics/<t>`` also creates a sequential ``/config/changes/config_change_<seq>``
+naming the entity. Every broker watches ``/config/changes``, processes notifications newer than the last one
+it handled (all of them at startup), re-reads the entity's config (the notification only says *which*
+entity changed) and applies it to the topic's logs. Notifications older than 15 minutes are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from kafka_zk.common.logging import get_logger
+
+log = get_logger(__name__)
+
+NOTIFICATION_EXPIRY_MS = 15 * 60 * 1000
+
+
+class DynamicConfigManager:
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+        self._last_processed = -1
+        self._watch: Any = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        from zk_layout import paths
+
+        self._watch = await self.broker.az.watch_children(paths.CONFIG_CHANGES, self._on_children)
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+
+    async def _on_children(self, children: list[str] | None) -> None:
+        from zk_layout import paths
+
+        if not children:
+            return
+        async with self._lock:
+            zk = self.broker.zk
+            for child in sorted(children):
+                try:
+                    seq = int(paths.sequence_number(child, paths.CONFIG_CHANGE_PREFIX))
+                except ValueError:
+                    continue
+                got = await self.broker.zk_call(zk.get_config_change_notification, child)
+                if got is None:
+                    continue
+                note, ctime_ms = got
+                if seq > self._last_processed:
+                    await self._apply(note)
+                    self._last_processed = seq
+                if self.broker.clock.time_ms() - ctime_ms > NOTIFICATION_EXPIRY_MS:
+                    await self.broker.zk_call(zk.delete_config_change_notification, child)
+
+    async def _apply(self, note: Any) -> None:
+        entity_type, entity_name = note.entity_type, note.entity_name
+        if entity_type != "topics":
+            log.debug("ignoring config change", entity_type=entity_type, entity=entity_name)
+            return
+        overrides = await self.broker.zk_call(self.broker.zk.get_entity_config, "topics", entity_name)
+        log.info("topic config changed", topic=entity_name, overrides=overrides)
+        self.broker.topic_config_changed(entity_name, overrides)

@@ -1,0 +1,58 @@
+"""Fetch (1): consumers (replica_id -1) read below the high watermark; followers (replica_id = broker id) read
+to the log end and report their progress.
+
+No incremental fetch sessions: the response carries session id 0, so kafka-python keeps sending full
+fetches, and every requested partition appears in the response (kafka-python drops a "full" response that
+does not list them all). Records go out as file regions (``sendfile``). Without transactions the last
+stable offset equals the high watermark, and aborted_transactions is an empty list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka_zk.common.tp import TopicPartition
+from kafka_zk.protocol.messages.fetch import FetchResponse
+from kafka_zk.replication.replica_manager import FetchRequestPartition
+
+API_KEY = 1
+VERSIONS = (4, 10)
+
+R = FetchResponse
+
+
+async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+    parts = [
+        FetchRequestPartition(
+            TopicPartition(t.topic, p.partition),
+            p.fetch_offset,
+            p.log_start_offset,
+            p.partition_max_bytes,
+            p.current_leader_epoch,
+        )
+        for t in req.topics
+        for p in t.partitions
+    ]
+    max_bytes = min(req.max_bytes, broker.config["fetch.max.bytes"]) if req.replica_id < 0 else req.max_bytes
+    results = await broker.replica_manager.fetch_messages(
+        req.replica_id, req.max_wait_ms, req.min_bytes, max_bytes, parts
+    )
+    by_topic: dict[str, list[Any]] = {}
+    for tp, r in results:
+        by_topic.setdefault(tp.topic, []).append(
+            R.PartitionData(
+                partition_index=tp.partition,
+                error_code=int(r.error),
+                high_watermark=r.high_watermark,
+                last_stable_offset=r.last_stable_offset,
+                log_start_offset=r.log_start_offset,
+                aborted_transactions=[],
+                records=r.records,
+            )
+        )
+    return R(
+        throttle_time_ms=0,
+        error_code=0,
+        session_id=0,
+        responses=[R.FetchableTopicResponse(topic=t, partitions=ps) for t, ps in by_topic.items()],
+    )

@@ -1,0 +1,79 @@
+"""Metadata (3): brokers, controller and partition leadership, from the controller-fed metadata cache.
+
+v0: an empty topic list means all topics; v1+: null means all, empty means none. Unknown topics are
+auto-created when ``auto.create.topics.enable`` and (v4+) the request's ``allow_auto_topic_creation`` allow it
+(answering LEADER_NOT_AVAILABLE until the controller has elected leaders, as Kafka does). Brokers are listed
+with their endpoint on the listener the request arrived on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka_zk.common.errors import ErrorCode, KafkaError
+from kafka_zk.common.logging import get_logger
+from kafka_zk.common.topic_names import is_internal, validate_topic_name
+from kafka_zk.protocol.messages.metadata import MetadataResponse
+
+log = get_logger(__name__)
+
+API_KEY = 3
+VERSIONS = (0, 4)
+
+R = MetadataResponse
+
+
+async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+    cache = broker.metadata_cache
+    if req.topics is None or (ctx.api_version == 0 and not req.topics):
+        names = cache.topic_names()
+    else:
+        names = [t.name for t in req.topics]
+    allow_create = broker.config["auto.create.topics.enable"] and (ctx.api_version < 4 or req.allow_auto_topic_creation)
+    topics = []
+    for name in names:
+        if cache.contains_topic(name):
+            topics.append(_topic(broker, name, ctx.listener))
+            continue
+        code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        try:
+            validate_topic_name(name)
+            if allow_create and not is_internal(name):
+                code = await broker.auto_create_topic(name)
+        except KafkaError as e:
+            code = e.code if e.code != ErrorCode.TOPIC_ALREADY_EXISTS else ErrorCode.LEADER_NOT_AVAILABLE
+        topics.append(R.MetadataResponseTopic(error_code=int(code), name=name, is_internal=is_internal(name), partitions=[]))
+    brokers = []
+    for node in cache.alive_brokers():
+        ep = node.endpoints.get(ctx.listener)
+        if ep is not None:
+            brokers.append(R.MetadataResponseBroker(node_id=node.id, host=ep[0], port=ep[1], rack=node.rack))
+    return R(
+        throttle_time_ms=0,
+        brokers=brokers,
+        cluster_id=broker.cluster_id,
+        controller_id=cache.controller_id if cache.controller_id in cache.brokers else -1,
+        topics=topics,
+    )
+
+
+def _topic(broker: Any, name: str, listener: str) -> Any:
+    cache = broker.metadata_cache
+    partitions = []
+    for pid, info in sorted(cache.partitions(name).items()):
+        leader = info.leader
+        code = ErrorCode.NONE
+        if leader < 0 or cache.endpoint(leader, listener) is None:
+            code, leader = ErrorCode.LEADER_NOT_AVAILABLE, -1
+        partitions.append(
+            R.MetadataResponsePartition(
+                error_code=int(code),
+                partition_index=pid,
+                leader_id=leader,
+                leader_epoch=info.leader_epoch,
+                replica_nodes=list(info.replicas),
+                isr_nodes=list(info.isr),
+                offline_replicas=list(info.offline_replicas),
+            )
+        )
+    return R.MetadataResponseTopic(error_code=0, name=name, is_internal=is_internal(name), partitions=partitions)

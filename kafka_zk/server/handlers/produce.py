@@ -1,0 +1,62 @@
+"""Produce (0): append batches on the partition leaders; acks 0, 1 or all (-1).
+
+v3+ carries only magic-2 batches. The batch buffer is handed to the log as it arrived (the log rewrites the
+base offset and leader epoch in place, outside the CRC), so a produce copies nothing but the frame itself.
+With acks=0 there is no response; if anything failed the connection is closed so the client refreshes its
+metadata (Kafka's behaviour).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka_zk.common.errors import ErrorCode
+from kafka_zk.common.tp import TopicPartition
+from kafka_zk.protocol.messages.produce import ProduceResponse
+
+API_KEY = 0
+VERSIONS = (3, 8)
+
+R = ProduceResponse
+
+
+async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+    entries: dict[TopicPartition, memoryview] = {}
+    invalid: dict[TopicPartition, ErrorCode] = {}
+    for topic in req.topic_data:
+        for pd in topic.partition_data:
+            tp = TopicPartition(topic.name, pd.index)
+            records = pd.records
+            if records is None or len(records) == 0:
+                invalid[tp] = ErrorCode.CORRUPT_MESSAGE
+                continue
+            if isinstance(records, memoryview) and records.readonly:
+                records = memoryview(bytearray(records))  # the log stamps offsets in place
+            entries[tp] = records
+    results = await broker.replica_manager.append_records(
+        req.timeout_ms, req.acks, entries, internal_topics_allowed=False
+    )
+    if req.acks == 0:
+        if invalid or any(r.error != ErrorCode.NONE for r in results.values()):
+            ctx.close_after = True
+        return None
+    by_topic: dict[str, list[Any]] = {}
+    for tp, code in invalid.items():
+        by_topic.setdefault(tp.topic, []).append(
+            R.PartitionProduceResponse(index=tp.partition, error_code=int(code), base_offset=-1)
+        )
+    for tp, r in results.items():
+        by_topic.setdefault(tp.topic, []).append(
+            R.PartitionProduceResponse(
+                index=tp.partition,
+                error_code=int(r.error),
+                base_offset=r.base_offset if r.error == ErrorCode.NONE else -1,
+                log_append_time_ms=r.log_append_time,
+                log_start_offset=r.log_start_offset,
+                error_message=r.error_message if r.error != ErrorCode.NONE else None,
+            )
+        )
+    return R(
+        responses=[R.TopicProduceResponse(name=t, partition_responses=ps) for t, ps in by_topic.items()],
+        throttle_time_ms=0,
+    )
