@@ -108,3 +108,13 @@ async def test_reassign_generate_execute_verify(zk: KafkaZkClient, zk_chroot: st
         assert await cli("reassign-partitions", "--zookeeper", zk_chroot, "--execute",
                          "--reassignment-json-file", str(bad)) == 1
         assert "not registered: 9" in capsys.readouterr().err
+
+
+def test_election_json_parsing() -> None:
+    from kafka_zk.admin.leader_election import UsageError as ElectionUsageError, parse_partitions_json
+
+    assert parse_partitions_json('{"partitions": [{"topic": "a", "partition": 1}]}', "f") == [("a", 1)]
+    with pytest.raises(ElectionUsageError, match="more than once: a-1"):
+        parse_partitions_json('{"partitions": [{"topic": "a", "partition": 1}, {"topic": "a", "partition": 1}]}', "f")
+    with pytest.raises(ElectionUsageError, match="not JSON"):
+        parse_partitions_json("{", "f")

@@ -282,3 +282,18 @@ async def test_controlled_shutdown_request_over_the_control_plane(zk: KafkaZkCli
                 resp = decode_control(await r.read(), expect=ControlledShutdownResponse)
         assert (resp.error_code, resp.remaining_partitions) == (0, [])
         assert state(zk, TopicPartition("t", 0)) == (0, 1, [0])
+
+
+@run_async
+async def test_malformed_znodes_are_logged_and_skipped(zk: KafkaZkClient, zk_chroot: str,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="kafka_zk.controller")
+    zk.create_top_level_paths()
+    zk.kazoo.create(paths.topic_path("bad"), b"{not json")
+    zk.create_topic_assignment("good", {0: [0]})
+    zk.kazoo.create(paths.partition_state_path("good", 0), b'{"version":1}', makepath=True)
+    async with cluster(zk_chroot) as (node, _brokers):
+        zk.create_topic_assignment("later", {0: [1]})
+        await wait_state(zk, TopicPartition("later", 0), (1, 0, [1]))
+        assert "bad" not in node.controller.context.assignments  # type: ignore[union-attr]
+        assert any(r.getMessage() == "ignoring a malformed znode" for r in caplog.records)

@@ -140,3 +140,53 @@ def test_last_isr_member_stays_in_isr() -> None:
 
 def test_replica_not_in_isr_needs_no_write() -> None:
     assert rsm.remove_replica_from_isr(LeaderAndIsr(1, 4, (1,), 2, 7), 3, 3) is None
+
+
+# -- decisions on a context ------------------------------------------------------------------------------
+
+from kafka_zk.common.tp import TopicPartition  # noqa: E402
+from kafka_zk.controller.context import ControllerContext, LiveBroker, ReplicaAssignment  # noqa: E402
+from kafka_zk.controller.election import ElectionStrategy  # noqa: E402
+from kafka_zk.controller.reassignment import is_reassignment_complete, validate_target  # noqa: E402
+
+TP = TopicPartition("t", 0)
+
+
+def _ctx(live: tuple[int, ...], replicas: tuple[int, ...]) -> ControllerContext:
+    ctx = ControllerContext(epoch=3)
+    for b in live:
+        ctx.add_live_broker(LiveBroker(b, (), 10 + b))
+    ctx.set_assignment(TP, ReplicaAssignment(replicas))
+    return ctx
+
+
+def test_initial_leader_and_isr_uses_live_replicas_in_assignment_order() -> None:
+    assert psm.initial_leader_and_isr(_ctx((1, 3), (2, 3, 1)), TP) == LeaderAndIsr(3, 0, (3, 1), 3, 0)
+    assert psm.initial_leader_and_isr(_ctx((1,), (2, 3)), TP) is None
+
+
+def test_shutting_down_brokers_are_not_live_for_elections() -> None:
+    ctx = _ctx((1, 2), (1, 2))
+    ctx.shutting_down.add(1)
+    current = LeaderAndIsr(1, 5, (1, 2), 3, 9)
+    e = psm.decide_election(ctx, TP, current, ElectionStrategy.CONTROLLED_SHUTDOWN, False)
+    assert e is not None and (e.leader, e.isr, e.recipients) == (2, (2,), (1, 2))
+    e = psm.decide_election(ctx, TP, current, ElectionStrategy.OFFLINE, False)
+    assert e is not None and e.leader == 2
+    assert psm.decide_election(ctx, TP, current, ElectionStrategy.PREFERRED, False) is None
+
+
+def test_reassignment_shape_validation_and_completion() -> None:
+    ra = ReplicaAssignment.for_reassignment(ReplicaAssignment((1, 2, 3)), [4, 5, 6])
+    assert ra == ReplicaAssignment((4, 5, 6, 1, 2, 3), (4, 5, 6), (1, 2, 3))
+    assert ra.target_replicas == (4, 5, 6) and ra.origin_replicas == (1, 2, 3)
+    # Changing the target mid-flight keeps the original replicas as origin.
+    again = ReplicaAssignment.for_reassignment(ra, [1, 4])
+    assert again == ReplicaAssignment((1, 4, 2, 3), (4,), (2, 3))
+    assert not is_reassignment_complete(ra, [1, 2, 3, 4, 5])
+    assert is_reassignment_complete(ra, [6, 5, 4, 1])
+    ctx = _ctx((1, 2, 3), (1, 2))
+    assert validate_target(ctx, TP, [2, 3]) is None
+    assert "not live" in (validate_target(ctx, TP, [2, 9]) or "")
+    assert "more than once" in (validate_target(ctx, TP, [2, 2]) or "")
+    assert "empty" in (validate_target(ctx, TP, []) or "")

@@ -71,7 +71,8 @@ def assign_replicas(
     if mode == "modulo":
         start = fixed_start_index if fixed_start_index >= 0 else 0
         return {
-            p: [ids[(p + start + j) % n] for j in range(rf)] for p in range(first_partition, first_partition + partitions)
+            p: [ids[(p + start + j) % n] for j in range(rf)]
+            for p in range(first_partition, first_partition + partitions)
         }
     if mode == "kafka":
         rnd = rng or random.Random()
@@ -115,7 +116,8 @@ def assign_additional_partitions(
     first_leader = existing[min(existing)][0]
     start_index = next((i for i, b in enumerate(ids) if b >= first_leader), 0)
     rf = len(existing[min(existing)])
-    return assign_replicas(ids, new_total - count, rf, start_partition=count, mode=mode, fixed_start_index=start_index, rng=rng)
+    return assign_replicas(ids, new_total - count, rf, start_partition=count, mode=mode,
+                           fixed_start_index=start_index, rng=rng)
 
 
 def parse_replica_assignment(text: str) -> dict[int, list[int]]:

@@ -265,7 +265,9 @@ class ReassignmentManager:
         await self._remove_from_zk_reassignment(lambda t, r: t == tp and tuple(r) == assignment.replicas)
         self._ctx.partitions_being_reassigned.discard(tp)
 
-    async def _remove_from_zk_reassignment(self, should_remove: Callable[[TopicPartition, Sequence[int]], bool]) -> None:
+    async def _remove_from_zk_reassignment(
+        self, should_remove: Callable[[TopicPartition, Sequence[int]], bool]
+    ) -> None:
         current = await self._zk.get_partition_reassignment()
         if current is None:
             return

@@ -88,7 +88,8 @@ class ReplicaStateMachine:
         """Failover: replicas on live brokers are Online, the others DeletionIneligible (then Offline)."""
         ctx = self._ctx
         for pr in ctx.replicas_for_partitions(ctx.all_partitions()):
-            ctx.replica_states[pr] = R.OnlineReplica if ctx.is_replica_online(pr.replica) else R.ReplicaDeletionIneligible
+            online = ctx.is_replica_online(pr.replica)
+            ctx.replica_states[pr] = R.OnlineReplica if online else R.ReplicaDeletionIneligible
 
     def online_and_offline_replicas(self) -> tuple[list[PartitionReplica], list[PartitionReplica]]:
         ctx = self._ctx

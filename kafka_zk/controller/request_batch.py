@@ -148,7 +148,9 @@ class ControllerBrokerRequestBatch:
                 continue
             per_broker = self._stop_replica.setdefault(broker_id, {})
             already_delete = tp in per_broker and per_broker[tp].delete_partition
-            per_broker[tp] = StopReplicaPartitionState(tp.topic, tp.partition, leader_epoch, delete_partition or already_delete)
+            per_broker[tp] = StopReplicaPartitionState(
+                tp.topic, tp.partition, leader_epoch, delete_partition or already_delete
+            )
 
     # -- draining ------------------------------------------------------------------------------------
     def build(self) -> list[OutboundRequest]:

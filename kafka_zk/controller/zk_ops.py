@@ -18,14 +18,17 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
-from zk_layout import KafkaZkClient, PartitionState, TopicAssignment, UpdateStatus, paths
+from zk_layout import KafkaZkClient, PartitionState, TopicAssignment, UpdateStatus, ZnodeDecodeError, paths
 from zk_layout import TopicPartition as ZkTopicPartition
 from zk_layout.znodes import BrokerRegistration
 
+from kafka_zk.common.logging import get_logger
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.controller.context import Endpoint, LeaderAndIsr, LiveBroker, ReplicaAssignment
 from kafka_zk.controller.leader_isr_store import WriteResult, WriteStatus
 from kafka_zk.zk.bridge import AsyncZk
+
+log = get_logger(__name__)
 
 
 class Cancellable(Protocol):
@@ -64,6 +67,16 @@ def _write_result(res: Any) -> WriteResult:
     return WriteResult(WriteStatus.ERROR, error=res.status.value)
 
 
+def _tolerant(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a zk_layout read; a znode Kafka could not have written is logged (path, field, reason) and reads as
+    None, so one bad payload cannot stop the controller from managing everything else."""
+    try:
+        return fn(*args)
+    except ZnodeDecodeError as e:
+        log.error("ignoring a malformed znode", path=e.path, field=e.field, reason=e.reason)
+        return None
+
+
 def _parse_bool(value: str | None) -> bool | None:
     if value is None:
         return None
@@ -91,11 +104,24 @@ class ControllerZk:
 
     # -- brokers -------------------------------------------------------------------------------------
     async def get_all_brokers(self) -> dict[int, LiveBroker]:
-        got = await self._call(self.client.get_all_brokers)
+        """Registered brokers; a registration that cannot be decoded is logged and left out."""
+
+        def run() -> dict[int, Any]:
+            try:
+                return dict(self.client.get_all_brokers())
+            except ZnodeDecodeError:
+                out: dict[int, Any] = {}
+                for i in self.client.get_broker_ids():
+                    got = _tolerant(self.client.get_broker_and_epoch, i)
+                    if got is not None:
+                        out[i] = got
+                return out
+
+        got = await self._call(run)
         return {i: to_live_broker(reg, epoch) for i, (reg, epoch) in got.items()}
 
     async def get_broker(self, broker_id: int) -> LiveBroker | None:
-        got = await self._call(self.client.get_broker_and_epoch, broker_id)
+        got = await self._call(_tolerant, self.client.get_broker_and_epoch, broker_id)
         return None if got is None else to_live_broker(got[0], got[1])
 
     # -- topics --------------------------------------------------------------------------------------
@@ -103,7 +129,22 @@ class ControllerZk:
         return set(await self._call(self.client.get_all_topics))
 
     async def get_topic_assignments(self, topics: Iterable[str]) -> dict[str, dict[int, ReplicaAssignment]]:
-        got = await self._call(self.client.get_topic_assignments, list(topics))
+        """Assignments of existing topics; a topic znode that cannot be decoded is logged and left out
+        (the topic is ignored until someone rewrites it), so one bad znode cannot stop a failover."""
+        wanted = list(topics)
+
+        def run() -> dict[str, Any]:
+            try:
+                return dict(self.client.get_topic_assignments(wanted))
+            except ZnodeDecodeError:
+                out: dict[str, Any] = {}
+                for t in wanted:
+                    got = _tolerant(self.client.get_topic_assignment, t)
+                    if got is not None:
+                        out[t] = got
+                return out
+
+        got = await self._call(run)
         out: dict[str, dict[int, ReplicaAssignment]] = {}
         for topic, (ta, _version) in got.items():
             self._topic_ids[topic] = ta.topic_id
@@ -153,8 +194,17 @@ class ControllerZk:
 
     # -- partition state (LeaderIsrStore) ------------------------------------------------------------
     async def get_partition_states(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, LeaderAndIsr | None]:
+        """State znodes (None when absent; an undecodable one is logged and reads as absent)."""
         wanted = [TopicPartition(*tp) for tp in tps]
-        got = await self._call(self.client.get_partition_states, wanted)
+
+        def run() -> dict[Any, Any]:
+            try:
+                return dict(self.client.get_partition_states(wanted))
+            except ZnodeDecodeError:
+                return {ZkTopicPartition(*tp): got for tp in wanted
+                        if (got := _tolerant(self.client.get_partition_state, tp)) is not None}
+
+        got = await self._call(run)
         out: dict[TopicPartition, LeaderAndIsr | None] = {}
         for tp in wanted:
             entry = got.get(ZkTopicPartition(tp.topic, tp.partition))
@@ -180,8 +230,14 @@ class ControllerZk:
         return await self._call(self.client.get_all_isr_change_notifications)
 
     async def get_partitions_from_isr_change_notifications(self, seqs: list[str]) -> list[TopicPartition]:
-        got = await self._call(self.client.get_partitions_from_isr_change_notifications, seqs)
-        return [TopicPartition(*tp) for tp in got]
+        def run() -> list[Any]:
+            try:
+                return list(self.client.get_partitions_from_isr_change_notifications(seqs))
+            except ZnodeDecodeError:
+                return [tp for seq in seqs
+                        for tp in (_tolerant(self.client.get_partitions_from_isr_change_notifications, [seq]) or [])]
+
+        return [TopicPartition(*tp) for tp in await self._call(run)]
 
     async def delete_isr_change_notifications(self, seqs: list[str] | None, epoch_zk_version: int) -> None:
         await self._call(self.client.delete_isr_change_notifications, seqs, epoch_zk_version)
@@ -191,7 +247,8 @@ class ControllerZk:
 
     # -- admin requests ------------------------------------------------------------------------------
     async def get_partition_reassignment(self) -> dict[TopicPartition, tuple[int, ...]] | None:
-        got = await self._call(self.client.get_partition_reassignment)
+        """``/admin/reassign_partitions`` (None when absent or undecodable — the latter is logged)."""
+        got = await self._call(_tolerant, self.client.get_partition_reassignment)
         return None if got is None else {TopicPartition(*tp): tuple(r) for tp, r in got.items()}
 
     async def set_or_delete_partition_reassignment(
@@ -200,7 +257,8 @@ class ControllerZk:
         await self._call(self.client.set_or_delete_partition_reassignment, dict(reassignment), epoch_zk_version)
 
     async def get_preferred_replica_election(self) -> frozenset[TopicPartition] | None:
-        got = await self._call(self.client.get_preferred_replica_election)
+        """``/admin/preferred_replica_election`` (None when absent or undecodable — the latter is logged)."""
+        got = await self._call(_tolerant, self.client.get_preferred_replica_election)
         return None if got is None else frozenset(TopicPartition(*tp) for tp in got)
 
     async def delete_preferred_replica_election(self, epoch_zk_version: int) -> None:

@@ -121,11 +121,19 @@ class LogManager:
         """Lock every log directory and load every partition in it (recovering after a crash).
         Raises :class:`LogDirInUseError` or ``OSError`` when a directory cannot be used."""
         with self._lock:
-            for d in self.log_dirs:
-                os.makedirs(d, exist_ok=True)
-                self._lock_dir(d)
-            for d in self.log_dirs:
-                self._load_dir(d)
+            try:
+                for d in self.log_dirs:
+                    os.makedirs(d, exist_ok=True)
+                    self._lock_dir(d)
+                for d in self.log_dirs:
+                    self._load_dir(d)
+            except BaseException:
+                for lg in self._logs.values():
+                    lg.close_without_flush()
+                self._logs.clear()
+                self._dir_of.clear()
+                self._release_locks()
+                raise
             self._started = True
 
     def _lock_dir(self, d: str) -> None:
