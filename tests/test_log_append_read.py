@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -15,13 +15,13 @@ from kafka_zk.common.clock import ManualClock
 from kafka_zk.common.errors import CorruptRecordError, ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.regions import FileRegion
-from kafka_zk.log import Log, LogConfig
+from kafka_zk.log import Log, LogAppendInfo, LogConfig
 from kafka_zk.record import CompressionType, RecordBatchBuilder, RecordBatchView, available_codecs, iter_batches
 
 T0 = 1_600_000_000_000
 
 
-def make_batch(rows: list[tuple[int, bytes | None, bytes | None]], codec: int = 0, **kw: Any) -> bytearray:
+def make_batch(rows: Sequence[tuple[int, bytes | None, bytes | None]], codec: int = 0, **kw: Any) -> bytearray:
     b = RecordBatchBuilder(codec, **kw)
     for ts, k, v in rows:
         b.append(ts, k, v)
@@ -251,7 +251,10 @@ def test_on_append_callbacks_see_each_append_and_cannot_break_it(tmp_path: Path)
     lg = open_log(str(tmp_path))
     seen = []
     lg.on_append.append(lambda info: seen.append(info.last_offset))
-    lg.on_append.append(lambda info: 1 / 0)  # type: ignore[func-returns-value]
+    def broken(info: LogAppendInfo) -> None:
+        raise RuntimeError("a broken subscriber")
+
+    lg.on_append.append(broken)
     lg.append_as_leader(make_batch([(T0, b"k", b"v")] * 2), 0)
     lg.append_as_follower(_follower_batch(2, 3, epoch=0))
     assert seen == [1, 4]

@@ -44,12 +44,12 @@ def read_all(lg: Log) -> list[tuple[int, bytes | None, bytes | None]]:
     return out
 
 
-def make_log(tmp_path: Path, clean: bool = True, **props: Any) -> Log:
-    return Log(str(tmp_path / "t-0"), LogConfig({**COMPACT, **props}), clock=ManualClock(T0), had_clean_shutdown=clean)
+def make_log(tmp_path: Path, clean: bool = True, props: dict[str, str] | None = None) -> Log:
+    return Log(str(tmp_path / "t-0"), LogConfig({**COMPACT, **(props or {})}), clock=ManualClock(T0), had_clean_shutdown=clean)
 
 
 def write_keys(lg: Log, rounds: int, keys: int = 5, codec: int = 0) -> list[tuple[int, bytes, bytes | None]]:
-    written = []
+    written: list[tuple[int, bytes, bytes | None]] = []
     for r in range(rounds):
         for k in range(keys):
             key, value = f"key-{k}".encode(), f"value-{k}-{r}".encode() * 3
@@ -97,7 +97,7 @@ def test_nothing_above_the_high_watermark_is_compacted(tmp_path: Path) -> None:
 
 
 def test_tombstones_survive_delete_retention_then_go(tmp_path: Path) -> None:
-    lg = make_log(tmp_path, **{"delete.retention.ms": str(DAY)})
+    lg = make_log(tmp_path, props={"delete.retention.ms": str(DAY)})
     lg.append_as_leader(rows_batch([(b"gone", b"1")]), 0)
     lg.append_as_leader(rows_batch([(b"gone", None)]), 0)  # tombstone at offset 1
     write_keys(lg, rounds=6)
@@ -151,7 +151,7 @@ def test_crash_before_the_swap_leaves_the_old_log(tmp_path: Path) -> None:
 
 
 def test_crash_during_the_swap_completes_it_at_startup(tmp_path: Path) -> None:
-    lg = make_log(tmp_path, **{"segment.bytes": "100000"})
+    lg = make_log(tmp_path, props={"segment.bytes": "100000"})
     written = write_keys(lg, rounds=6)
     lg.roll()
     end = lg.active_segment.base_offset
@@ -160,7 +160,7 @@ def test_crash_during_the_swap_completes_it_at_startup(tmp_path: Path) -> None:
     def crash(*args: Any) -> bool:
         raise SystemExit("crash during swap")
 
-    lg.replace_segments = crash  # type: ignore[method-assign]
+    setattr(lg, "replace_segments", crash)
     try:
         LogCleaner(lg.clock).clean(lg, 0)
     except SystemExit:
@@ -169,7 +169,7 @@ def test_crash_during_the_swap_completes_it_at_startup(tmp_path: Path) -> None:
     assert "00000000000000000000.log.swap" in os.listdir(d)
     lg.close_without_flush()
     os.replace(d / "00000000000000000000.log", d / "00000000000000000000.log.deleted")  # old file half-removed
-    lg = make_log(tmp_path, clean=False, **{"segment.bytes": "100000"})
+    lg = make_log(tmp_path, clean=False, props={"segment.bytes": "100000"})
     assert read_all(lg) == expected_after_clean(written, end)
     assert not any(n.endswith((".swap", ".deleted")) for n in os.listdir(d))
     lg.close()
@@ -212,8 +212,8 @@ def test_cleaning_in_a_thread_while_appending_and_reading(tmp_path: Path) -> Non
     assert not errors, errors
     assert swapped[0] > 0
     final: dict[bytes | None, bytes | None] = {}
-    for _, k, v in read_all(lg):
-        final[k] = v
+    for _, rkey, rval in read_all(lg):
+        final[rkey] = rval
     assert final == latest
     lg.close()
 

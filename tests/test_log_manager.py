@@ -25,8 +25,8 @@ def batch(n: int = 3, ts: int = T0) -> bytearray:
     return bytearray(b.build())
 
 
-def manager(dirs: list[Path], clock: ManualClock | None = None, events: EventBus | None = None, **props: str) -> LogManager:
-    m = LogManager([str(d) for d in dirs], LogConfig.from_broker_props({"log.segment.bytes": "600", **props}), clock or ManualClock(T0), events)
+def manager(dirs: list[Path], clock: ManualClock | None = None, events: EventBus | None = None, props: dict[str, str] | None = None) -> LogManager:
+    m = LogManager([str(d) for d in dirs], LogConfig.from_broker_props({"log.segment.bytes": "600", **(props or {})}), clock or ManualClock(T0), events)
     m.startup()
     return m
 
@@ -53,8 +53,9 @@ def test_logs_spread_over_directories_and_survive_a_clean_restart(tmp_path: Path
     assert m.recovered == []
     assert not any((d / ".kafka_cleanShutdown").exists() for d in dirs)  # removed once loaded
     for tp in (A0, A1, B0):
-        lg = m.get_log(tp)
-        assert lg is not None and lg.log_end_offset == 15 and lg.high_watermark == 10 and lg.recovery_point == 15
+        loaded = m.get_log(tp)
+        assert loaded is not None and loaded.log_end_offset == 15 and loaded.high_watermark == 10
+        assert loaded.recovery_point == 15
     m.shutdown()
 
 
@@ -115,7 +116,7 @@ def test_deleted_logs_are_renamed_then_removed_after_the_delay(tmp_path: Path) -
 
 def test_flush_dirty_follows_flush_ms(tmp_path: Path) -> None:
     clock = ManualClock(T0)
-    m = manager([tmp_path], clock, **{"log.flush.interval.ms": "1000"})
+    m = manager([tmp_path], clock, props={"log.flush.interval.ms": "1000"})
     lg = m.get_or_create_log(A0)
     lg.append_as_leader(batch(), 0)
     assert m.flush_dirty() == 0 and lg.recovery_point == 0
@@ -126,7 +127,7 @@ def test_flush_dirty_follows_flush_ms(tmp_path: Path) -> None:
 
 def test_run_retention_applies_each_logs_config(tmp_path: Path) -> None:
     clock = ManualClock(T0)
-    m = manager([tmp_path], clock, **{"log.retention.ms": "1000"})
+    m = manager([tmp_path], clock, props={"log.retention.ms": "1000"})
     keep = m.get_or_create_log(A0, m.default_config.with_overrides({"retention.ms": "-1"}))
     drop = m.get_or_create_log(A1)
     for lg in (keep, drop):

@@ -125,9 +125,9 @@ def test_crash_with_damage_recovers_a_prefix(sizes: list[tuple[int, int]], flush
         assert len(got) == expected, f"{damage}: expected {expected} records to survive, got {len(got)}"
         assert lg.log_end_offset == expected
         # The recovered log takes new appends and serves them.
-        b = RecordBatchBuilder()
-        b.append(T0, b"after", b"crash")
-        lg.append_as_leader(bytearray(b.build()), leader_epoch=99)
+        builder = RecordBatchBuilder()
+        builder.append(T0, b"after", b"crash")
+        lg.append_as_leader(bytearray(builder.build()), leader_epoch=99)
         assert read_all(lg)[-1] == (expected, b"after", b"crash")
         assert lg.leader_epoch_cache.latest_epoch == 99
         lg.close()

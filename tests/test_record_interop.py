@@ -73,7 +73,7 @@ def test_clients_decode_our_batches(name: str, reader_cls: Any, codec: Compressi
 @pytest.mark.skipif(CompressionType.SNAPPY not in CODECS, reason="python-snappy not installed")
 def test_snappy_raw_and_xerial_framings_both_decode() -> None:
     import snappy  # type: ignore[import-untyped]
-    from kafka import codec as kp_codec
+    from kafka import codec as kp_codec  # type: ignore[import-untyped]
 
     payload = b"".join(f"record {i};".encode() for i in range(20_000))
     assert decompress(CompressionType.SNAPPY, snappy.compress(payload)) == payload  # librdkafka style

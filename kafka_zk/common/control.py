@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import msgpack
 
@@ -177,47 +177,83 @@ CONTROL_MESSAGES: dict[str, type] = {
 }
 
 
-def _to_wire(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list):
-        return [_to_wire(v) for v in value]
-    return value
+# Per-class codecs, built once: controllers send LeaderAndIsr/UpdateMetadata for thousands of partitions on
+# failover, so field lookups and type-hint resolution must not happen per message.
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+_DECODERS: dict[type, Callable[[Any], Any]] = {}
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+def _identity(v: Any) -> Any:
+    return v
 
 
-def _from_wire(cls: type, data: Any) -> Any:
-    if not isinstance(data, dict):
-        raise ValueError(f"{cls.__name__}: expected a map, got {type(data).__name__}")
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ValueError(f"{cls.__name__}: missing field {f.name!r}")
-            continue
-        kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{cls.__name__}.{f.name}")
-    return cls(**kwargs)
+def _encoder(cls: type) -> Callable[[Any], Any]:
+    enc = _ENCODERS.get(cls)
+    if enc is None:
+        hints = typing.get_type_hints(cls)
+        parts = [(f.name, _value_encoder(hints[f.name])) for f in dataclasses.fields(cls)]
+
+        def enc(obj: Any) -> Any:
+            return {name: conv(getattr(obj, name)) for name, conv in parts}
+
+        _ENCODERS[cls] = enc
+    return enc
 
 
-def _convert(hint: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin is list:
+def _value_encoder(hint: Any) -> Callable[[Any], Any]:
+    if typing.get_origin(hint) is list:
         (item,) = typing.get_args(hint)
-        if not isinstance(value, list):
-            raise ValueError(f"{where}: expected a list")
-        return [_convert(item, v, where) for v in value]
+        if dataclasses.is_dataclass(item):
+            item_enc = _encoder(item)  # type: ignore[arg-type]
+            return lambda v: [item_enc(x) for x in v]
+        return list
     if dataclasses.is_dataclass(hint):
-        return _from_wire(hint, value)
-    return value
+        return _encoder(hint)  # type: ignore[arg-type]
+    return _identity
+
+
+def _decoder(cls: type) -> Callable[[Any], Any]:
+    dec = _DECODERS.get(cls)
+    if dec is None:
+        hints = typing.get_type_hints(cls)
+        parts = []
+        for f in dataclasses.fields(cls):
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            parts.append((f.name, required, _value_decoder(hints[f.name], f"{cls.__name__}.{f.name}")))
+
+        def dec(data: Any) -> Any:
+            if not isinstance(data, dict):
+                raise ValueError(f"{cls.__name__}: expected a map, got {type(data).__name__}")
+            kwargs = {}
+            for name, required, conv in parts:
+                if name in data:
+                    kwargs[name] = conv(data[name])
+                elif required:
+                    raise ValueError(f"{cls.__name__}: missing field {name!r}")
+            return cls(**kwargs)
+
+        _DECODERS[cls] = dec
+    return dec
+
+
+def _value_decoder(hint: Any, where: str) -> Callable[[Any], Any]:
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        item_dec = _decoder(item) if dataclasses.is_dataclass(item) else _identity  # type: ignore[arg-type]
+
+        def dec_list(v: Any) -> Any:
+            if not isinstance(v, list):
+                raise ValueError(f"{where}: expected a list")
+            return [item_dec(x) for x in v]
+
+        return dec_list
+    if dataclasses.is_dataclass(hint):
+        return _decoder(hint)  # type: ignore[arg-type]
+    return _identity
 
 
 def encode_control(msg: Any) -> bytes:
-    return msgpack.packb([msg.KIND, _to_wire(msg)], use_bin_type=True)
+    return msgpack.packb([msg.KIND, _encoder(type(msg))(msg)], use_bin_type=True)
 
 
 def decode_control(data: bytes, expect: type | None = None) -> Any:
@@ -231,4 +267,4 @@ def decode_control(data: bytes, expect: type | None = None) -> Any:
         raise ValueError(f"unknown control message kind {kind!r}")
     if expect is not None and cls is not expect:
         raise ValueError(f"expected {expect.KIND}, got {kind}")  # type: ignore[attr-defined]
-    return _from_wire(cls, body)
+    return _decoder(cls)(body)

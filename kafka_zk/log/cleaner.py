@@ -143,7 +143,13 @@ class LogCleaner:
         if upper <= first_dirty:
             return None
         result = CleanResult(lg.name, first_dirty, upper)
-        offset_map, end = self._build_offset_map(segs, first_dirty, upper, result)
+        try:
+            offset_map, end = self._build_offset_map(segs, first_dirty, upper, result)
+        except (OSError, ValueError):
+            if lg.closed or lg.generation != generation or any(s not in lg.segments for s in segs[:-1]):
+                result.aborted = True  # segments were deleted under us (retention, truncation)
+                return result
+            raise
         result.end_offset = end
         if end <= first_dirty:
             return None
@@ -151,7 +157,12 @@ class LogCleaner:
         delete_horizon = clean_section[-1].last_modified_ms - cfg.delete_retention_ms if clean_section else 0
         to_clean = [s for s in segs[:-1] if s.base_offset < end]
         for group in self._group_segments(to_clean, segs, cfg.segment_bytes, cfg.segment_index_bytes):
-            ok = self._clean_group(lg, group, offset_map, end - 1, delete_horizon, last_batches, generation, result)
+            try:
+                ok = self._clean_group(lg, group, offset_map, end - 1, delete_horizon, last_batches, generation, result)
+            except (OSError, ValueError):
+                if not (lg.closed or lg.generation != generation or any(s not in lg.segments for s in group)):
+                    raise
+                ok = False  # a source segment was removed (and its file closed) while we read it
             if not ok:
                 result.aborted = True
                 log.info("log cleaning aborted: the log changed", partition=lg.name)

@@ -16,17 +16,26 @@ and mapped read-write; the entry count lives in memory. When the segment rolls (
 files are trimmed to their entries, so a closed index's size says how many entries it has. After a crash
 an untrimmed index has trailing zero entries, which fail :meth:`sanity_check` — the loader then rebuilds
 the index from the log, as it does for a missing one. Inactive indexes are opened lazily, read-only.
+
+Appends are staged in a small in-memory buffer and copied into the mapping every
+``_PENDING_ENTRIES`` entries (or before any read of the index): a store into a mapped page that the
+kernel is writing back can stall for tens of microseconds, and the active index page is rewritten on
+nearly every append of large batches. Staged entries are never lost to a reader, and a crash can only
+lose entries of the active segment — which recovery rebuilds anyway.
 """
 
 from __future__ import annotations
 
+import array
 import mmap
 import os
 import struct
+import sys
 from typing import Callable
 
 from kafka_zk.common.errors import KafkaError, ErrorCode
 
+_PENDING_ENTRIES = 64
 _OFFSET_ENTRY = struct.Struct(">ii")
 _TIME_ENTRY = struct.Struct(">qi")
 _INT32_MAX = 0x7FFFFFFF
@@ -51,8 +60,11 @@ class _MmapIndex:
             length = os.path.getsize(path)
         except FileNotFoundError:
             length = 0
-        self._entries = length // self.entry_size
+        self._entries = length // self.entry_size  # entries stored in the mapping/file
         self._max_entries = self._entries
+        self._pending = bytearray()  # staged entries, not yet copied into the mapping
+        self._npending = 0
+        self._last: tuple[int, int] | None = None  # cached last entry (raw fields), None = read it
         if writable:
             self._open(True)
 
@@ -83,10 +95,30 @@ class _MmapIndex:
         self._opened = True
 
     def _ensure_open(self) -> None:
+        """Open lazily (read-only), and make staged entries visible in the mapping."""
         if not self._opened:
             self._open(False)
+        elif self._npending:
+            self._sync()
+
+    def _sync(self) -> None:
+        if self._npending and self._mm is not None:
+            start = self._entries * self.entry_size
+            self._mm[start : start + len(self._pending)] = self._pending
+            self._entries += self._npending
+        self._pending.clear()
+        self._npending = 0
+
+    def _stage(self, entry: bytes, raw: tuple[int, int]) -> None:
+        self._pending += entry
+        self._npending += 1
+        self._last = raw
+        if self._npending >= _PENDING_ENTRIES:
+            self._sync()
 
     def _close_map(self) -> None:
+        self._sync()
+        self._last = None
         if self._mm is not None:
             self._mm.close()
             self._mm = None
@@ -98,7 +130,7 @@ class _MmapIndex:
 
     @property
     def entries(self) -> int:
-        return self._entries
+        return self._entries + self._npending
 
     @property
     def max_entries(self) -> int:
@@ -106,11 +138,11 @@ class _MmapIndex:
 
     @property
     def is_full(self) -> bool:
-        return self._writable and self._entries >= self._max_entries
+        return self._writable and self._entries + self._npending >= self._max_entries
 
     @property
     def size_in_bytes(self) -> int:
-        return self._entries * self.entry_size
+        return (self._entries + self._npending) * self.entry_size
 
     def make_writable(self, max_index_size: int | None = None) -> None:
         """Re-open read-write, preallocated to ``max_index_size`` (the segment became active again)."""
@@ -122,6 +154,7 @@ class _MmapIndex:
         """Shrink the file to its entries and re-open it read-only (the segment is no longer active)."""
         if not self._opened:
             return
+        self._sync()
         if self._writable:
             self._close_map()
             if os.path.exists(self.path):
@@ -131,6 +164,7 @@ class _MmapIndex:
 
     def flush(self) -> None:
         if self._mm is not None and self._writable:
+            self._sync()
             self._mm.flush()
 
     def close(self) -> None:
@@ -139,8 +173,11 @@ class _MmapIndex:
 
     def reset(self) -> None:
         """Drop every entry (recovery rebuilds from scratch)."""
+        self._pending.clear()
+        self._npending = 0
         self._ensure_open()
         self._entries = 0
+        self._last = None
 
     def rename(self, new_path: str) -> None:
         if os.path.exists(self.path):
@@ -205,17 +242,19 @@ class OffsetIndex(_MmapIndex):
         return self.entry(slot)
 
     def append(self, offset: int, position: int) -> None:
-        self._ensure_open()
         if not self._writable:
             raise RuntimeError(f"offset index {self.path} is not writable")
-        if self._entries >= self._max_entries:
-            raise RuntimeError(f"offset index {self.path} is full ({self._entries} entries)")
+        n = self._entries + self._npending
+        if n >= self._max_entries:
+            raise RuntimeError(f"offset index {self.path} is full ({n} entries)")
         rel = self._relative(offset)
-        if self._entries and rel <= self._rel_at(self._entries - 1):
-            raise ValueError(f"offset index entries must increase: {offset} after {self.last_entry[0]}")
-        assert self._mm is not None
-        _OFFSET_ENTRY.pack_into(self._mm, self._entries * 8, rel, position)
-        self._entries += 1
+        if n:
+            if self._last is None:
+                self._sync()
+                self._last = _OFFSET_ENTRY.unpack_from(self._mm, (self._entries - 1) * 8)  # type: ignore[arg-type]
+            if rel <= self._last[0]:
+                raise ValueError(f"offset index entries must increase: {offset} after {self.base_offset + self._last[0]}")
+        self._stage(_OFFSET_ENTRY.pack(rel, position), (rel, position))
 
     def truncate_to(self, offset: int) -> None:
         """Remove entries for offsets >= ``offset``."""
@@ -225,6 +264,7 @@ class OffsetIndex(_MmapIndex):
         if slot >= 0 and self._rel_at(slot) == offset - self.base_offset:
             slot -= 1
         self._entries = slot + 1
+        self._last = None
 
     def quick_check(self, log_size: int) -> bool:
         """Cheap plausibility test used at load: the last entry fits the entry count and the log."""
@@ -237,16 +277,17 @@ class OffsetIndex(_MmapIndex):
     def sanity_check(self, log_size: int) -> None:
         """Raise :class:`CorruptIndexError` unless entries strictly increase and point inside the log."""
         self._ensure_open()
-        if self._mm is None:
+        if self._mm is None or self._entries == 0:
             return
-        prev_rel, prev_pos = -1, -1
-        for i in range(self._entries):
-            rel, pos = _OFFSET_ENTRY.unpack_from(self._mm, i * 8)
-            if rel <= prev_rel or pos <= prev_pos or pos >= log_size or rel < 0:
-                raise CorruptIndexError(
-                    f"{self.path}: entry {i} (relative offset {rel}, position {pos}) is out of order or beyond the log ({log_size} bytes)"
-                )
-            prev_rel, prev_pos = rel, pos
+        values = array.array("i")
+        values.frombytes(self._mm[: self._entries * 8])
+        if sys.byteorder == "little":
+            values.byteswap()
+        rels, positions = values[0::2], values[1::2]
+        if rels[0] < 0 or positions[0] < 0 or positions[-1] >= log_size:
+            raise CorruptIndexError(f"{self.path}: entries point outside the log ({log_size} bytes)")
+        if any(a >= b for a, b in zip(rels, rels[1:])) or any(a >= b for a, b in zip(positions, positions[1:])):
+            raise CorruptIndexError(f"{self.path}: entries are not strictly increasing")
 
 
 _I32 = struct.Struct(">i")
@@ -280,7 +321,7 @@ class TimeIndex(_MmapIndex):
     @property
     def is_full(self) -> bool:
         # The last slot is kept for the max-timestamp entry written when the segment rolls.
-        return self._writable and self._entries >= self._max_entries - 1
+        return self._writable and self._entries + self._npending >= self._max_entries - 1
 
     @property
     def last_entry(self) -> tuple[int, int]:
@@ -300,20 +341,25 @@ class TimeIndex(_MmapIndex):
 
     def maybe_append(self, timestamp: int, offset: int, skip_full_check: bool = False) -> None:
         """Add ``(timestamp, offset)`` if the timestamp is larger than the last entry's."""
-        self._ensure_open()
         if not self._writable:
             raise RuntimeError(f"time index {self.path} is not writable")
         if not skip_full_check and self.is_full:
             raise RuntimeError(f"time index {self.path} is full")
-        if self._entries >= self._max_entries:
+        n = self._entries + self._npending
+        if n >= self._max_entries:
             return
-        last_ts, last_off = self.last_entry
-        if self._entries and offset < last_off:
-            raise ValueError(f"time index offsets must not decrease: {offset} after {last_off}")
+        if not n:
+            last_ts, last_rel = -1, 0
+        else:
+            if self._last is None:
+                self._sync()
+                self._last = _TIME_ENTRY.unpack_from(self._mm, (self._entries - 1) * 12)  # type: ignore[arg-type]
+            last_ts, last_rel = self._last
+            if offset - self.base_offset < last_rel:
+                raise ValueError(f"time index offsets must not decrease: {offset} after {self.base_offset + last_rel}")
         if timestamp > last_ts:  # last_ts is -1 when empty: NO_TIMESTAMP never gets an entry
-            assert self._mm is not None
-            _TIME_ENTRY.pack_into(self._mm, self._entries * 12, timestamp, self._relative(offset))
-            self._entries += 1
+            rel = self._relative(offset)
+            self._stage(_TIME_ENTRY.pack(timestamp, rel), (timestamp, rel))
 
     def truncate_to(self, offset: int) -> None:
         """Remove entries for offsets >= ``offset`` (entry offsets never decrease: binary search)."""
@@ -326,17 +372,15 @@ class TimeIndex(_MmapIndex):
             else:
                 lo = mid + 1
         self._entries = lo
+        self._last = None
 
     def sanity_check(self) -> None:
         """Raise :class:`CorruptIndexError` unless timestamps strictly increase and offsets never decrease."""
         self._ensure_open()
-        if self._mm is None:
+        if self._mm is None or self._entries == 0:
             return
         prev_ts, prev_rel = -1, -1
-        for i in range(self._entries):
-            ts, rel = _TIME_ENTRY.unpack_from(self._mm, i * 12)
+        for ts, rel in _TIME_ENTRY.iter_unpack(self._mm[: self._entries * 12]):
             if ts <= prev_ts or rel < prev_rel or rel < 0:
-                raise CorruptIndexError(
-                    f"{self.path}: entry {i} (timestamp {ts}, relative offset {rel}) is out of order or beyond the log"
-                )
+                raise CorruptIndexError(f"{self.path}: entry (timestamp {ts}, relative offset {rel}) is out of order")
             prev_ts, prev_rel = ts, rel

@@ -139,10 +139,15 @@ def load(lg: "Log", had_clean_shutdown: bool) -> LoadResult:
         off for n in os.listdir(lg.dir) if n.endswith(files.LOG_SUFFIX) and (off := files.offset_from_name(n)) is not None
     )
     segments: list[LogSegment] = []
+    # Without the clean-shutdown marker, segments from the one holding the recovery point are rescanned
+    # (and their indexes rebuilt) below; only older segments need their indexes checked here.
+    first_recovered = bases[max(bisect.bisect_right(bases, lg.recovery_point) - 1, 0)] if bases and not had_clean_shutdown else None
     for i, base in enumerate(bases):
         index_missing = not (os.path.exists(files.index_file(lg.dir, base)) and os.path.exists(files.time_index_file(lg.dir, base)))
         seg = lg._new_segment(base, active=(i == len(bases) - 1), preallocate=False)
-        if index_missing or not _indexes_plausible(seg):
+        if first_recovered is not None and base >= first_recovered:
+            pass
+        elif index_missing or not _indexes_plausible(seg):
             log.warning("rebuilding missing or corrupt index", partition=lg.name, base_offset=base)
             seg.indexes_verified = False
             seg.rebuild_indexes()

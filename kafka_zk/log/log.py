@@ -222,9 +222,11 @@ class Log:
             for b in valid:
                 check_keys_for_compaction(mv, b, self.name)
         target = target_compression(cfg) if origin is AppendOrigin.CLIENT else None
-        if any(needs_recompression(b, target) for b in valid):
-            assert target is not None
-            parts = [recompress(mv[b.position : b.position + b.size], target) if needs_recompression(b, target) else bytes(mv[b.position : b.position + b.size]) for b in valid]
+        if target is not None and any(needs_recompression(b, target) for b in valid):
+            parts = [
+                recompress(mv[b.position : b.position + b.size], target) if needs_recompression(b, target) else bytes(mv[b.position : b.position + b.size])
+                for b in valid
+            ]
             mv = memoryview(bytearray(b"".join(parts)))
             valid = split_batches(mv, max_message_bytes=None)
         total = len(mv)
@@ -236,57 +238,62 @@ class Log:
             first = self._log_end_offset
             if not valid:
                 return LogAppendInfo(first, first - 1, -1, -1, -1, self._log_start_offset, 0, 0, num_batches=0, leader_epoch=leader_epoch)
-            # Idempotent producers: duplicates return the original result, errors raise before any write.
+            # One pass: idempotence checks (a duplicate returns the original result; errors raise before any
+            # write), then the offsets, timestamps and index entries of each batch.
             updates: dict[int, ProducerAppendInfo] = {}
+            entries: list[tuple[int, int, int, int]] = []
             nxt = first
+            max_ts, off_of_max, num_records = -1, first, 0
             for b in valid:
                 h = b.header
+                last = nxt + h.last_offset_delta
+                ts = h.max_timestamp if log_append_time is None else log_append_time
                 if h.producer_id >= 0:
-                    last_seq = _last_sequence(h)
-                    if origin is AppendOrigin.CLIENT:
-                        entry = self.producer_state.last_entry(h.producer_id)
-                        dup = entry.find_duplicate_batch(h.producer_epoch, h.base_sequence, last_seq) if entry else None
-                        if dup is not None:
-                            return LogAppendInfo(
-                                dup.first_offset, dup.last_offset, dup.timestamp, dup.last_offset, -1,
-                                self._log_start_offset, dup.last_offset - dup.first_offset + 1, 0,
-                                duplicate=True, num_batches=len(valid), leader_epoch=leader_epoch,
-                            )
-                    info = updates.get(h.producer_id) or self.producer_state.prepare_update(h.producer_id, origin)
-                    updates[h.producer_id] = info
-                    if not h.attributes & CONTROL_MASK:
-                        info.append_data_batch(
-                            h.producer_epoch, h.base_sequence, last_seq,
-                            log_append_time if log_append_time is not None else h.max_timestamp,
-                            nxt, nxt + h.last_offset_delta, bool(h.attributes & TRANSACTIONAL_MASK),
-                        )
-                nxt += h.last_offset_delta + 1
-            next_offset = assign_offsets(mv, valid, first, leader_epoch, log_append_time)
-            max_ts, off_of_max, entries = -1, first, []
-            o = first
-            for b in valid:
-                last = o + b.header.last_offset_delta
-                ts = log_append_time if log_append_time is not None else b.header.max_timestamp
+                    dup = self._check_producer(h, origin, updates, nxt, last, ts)
+                    if dup is not None:
+                        dup.num_batches, dup.leader_epoch = len(valid), leader_epoch
+                        return dup
                 if ts > max_ts:
                     max_ts, off_of_max = ts, last
                 entries.append((b.position, b.size, last, ts))
-                o = last + 1
-            self._write(mv, entries, first, next_offset - 1, max_ts)
+                num_records += h.records_count
+                nxt = last + 1
+            assign_offsets(mv, valid, first, leader_epoch, log_append_time)
+            self._write(mv, entries, first, nxt - 1, max_ts)
             for info in updates.values():
                 self.producer_state.update(info)
-            self.producer_state.update_map_end_offset(next_offset)
+            self.producer_state.update_map_end_offset(nxt)
             if leader_epoch >= 0 and leader_epoch > self.leader_epoch_cache.latest_epoch:
                 self.leader_epoch_cache.assign(leader_epoch, first)
-            self._log_end_offset = next_offset
+            self._log_end_offset = nxt
             result = LogAppendInfo(
-                first, next_offset - 1, max_ts, off_of_max,
-                log_append_time if log_append_time is not None else -1,
-                self._log_start_offset, sum(b.header.records_count for b in valid), total,
-                num_batches=len(valid), leader_epoch=leader_epoch,
+                first, nxt - 1, max_ts, off_of_max, -1 if log_append_time is None else log_append_time,
+                self._log_start_offset, num_records, total, num_batches=len(valid), leader_epoch=leader_epoch,
             )
-            self._maybe_flush()
-        self._fire_on_append(result)
+            if nxt - self.recovery_point >= cfg.flush_messages:
+                self.flush()
+        if self.on_append:
+            self._fire_on_append(result)
         return result
+
+    def _check_producer(
+        self, h: BatchHeader, origin: AppendOrigin, updates: dict[int, ProducerAppendInfo], first: int, last: int, ts: int
+    ) -> LogAppendInfo | None:
+        """Sequence/epoch checks for one idempotent batch; returns the original result for a duplicate."""
+        last_seq = _last_sequence(h)
+        if origin is AppendOrigin.CLIENT:
+            entry = self.producer_state.last_entry(h.producer_id)
+            dup = entry.find_duplicate_batch(h.producer_epoch, h.base_sequence, last_seq) if entry else None
+            if dup is not None:
+                return LogAppendInfo(
+                    dup.first_offset, dup.last_offset, dup.timestamp, dup.last_offset, -1,
+                    self._log_start_offset, dup.last_offset - dup.first_offset + 1, 0, duplicate=True,
+                )
+        info = updates.get(h.producer_id) or self.producer_state.prepare_update(h.producer_id, origin)
+        updates[h.producer_id] = info
+        if not h.attributes & CONTROL_MASK:
+            info.append_data_batch(h.producer_epoch, h.base_sequence, last_seq, ts, first, last, bool(h.attributes & TRANSACTIONAL_MASK))
+        return None
 
     def append_as_follower(self, batches: memoryview | bytes | bytearray) -> LogAppendInfo:
         """Append the leader's batches unchanged (offsets, epochs, timestamps). Offsets must start at or
@@ -696,6 +703,7 @@ class Log:
             os.replace(self.dir, new_dir)
             self.dir = new_dir
             self.producer_state.dir = new_dir
+            self._generation += 1  # a running cleaner must not swap files into the old path
 
 
 def _last_sequence(h: BatchHeader) -> int:

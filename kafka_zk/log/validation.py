@@ -14,7 +14,8 @@ Offsets and leader epochs are then stamped into the caller's buffer in place (:f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import struct
+from typing import NamedTuple
 
 from crc32c import crc32c
 
@@ -39,15 +40,10 @@ from kafka_zk.record.builder import RecordBatchBuilder
 from kafka_zk.record.compression import CompressionType
 
 
-@dataclass(frozen=True, slots=True)
-class ValidBatch:
+class ValidBatch(NamedTuple):
     position: int  # within the append buffer
     size: int
     header: BatchHeader
-
-    @property
-    def last_offset_delta(self) -> int:
-        return self.header.last_offset_delta
 
 
 def split_batches(buf: memoryview, *, max_message_bytes: int | None) -> list[ValidBatch]:
@@ -149,10 +145,14 @@ def assign_offsets(buf: memoryview, batches: list[ValidBatch], first_offset: int
     """Stamp base offsets and the leader epoch in place (and LogAppendTime, re-CRCing); returns the next offset."""
     nxt = first_offset
     for b in batches:
-        view = RecordBatchView(buf[b.position : b.position + b.size])
-        view.set_base_offset(nxt)
-        view.set_partition_leader_epoch(leader_epoch)
+        # Both fields lie outside the CRC: two in-place stores, no re-encoding.
+        _BASE_OFFSET.pack_into(buf, b.position, nxt)
+        _LEADER_EPOCH.pack_into(buf, b.position + 12, leader_epoch)
         if log_append_time is not None:
-            view.set_max_timestamp(LOG_APPEND_TIME, log_append_time)
+            RecordBatchView(buf[b.position : b.position + b.size]).set_max_timestamp(LOG_APPEND_TIME, log_append_time)
         nxt += b.header.last_offset_delta + 1
     return nxt
+
+
+_BASE_OFFSET = struct.Struct(">q")
+_LEADER_EPOCH = struct.Struct(">i")

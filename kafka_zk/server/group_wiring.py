@@ -1,10 +1,209 @@
-"""Wiring of the consumer-group coordinator into the broker (issue 6)."""
+"""Wiring of the consumer-group coordinator into the broker: who coordinates which groups, and when.
+
+Theory of operation (Kafka 2.x ``KafkaServer`` + ``KafkaApis`` + ``GroupMetadataManager``):
+
+* Every group belongs to one partition of ``__consumer_offsets``; the broker leading that partition is the
+  group's coordinator. The coordinator learns about its leadership from the controller, like any replica:
+  after each LeaderAndIsr this module looks at the offsets partitions the request named and, from the
+  replica manager's state *after* the request was applied, tells the coordinator
+  ``on_became_leader(p)`` (load the partition) or ``on_resigned(p)`` (unload it). A StopReplica of an offsets
+  partition unloads it too. Leadership that arrived before the hooks were installed (LeaderAndIsr can come
+  in as soon as the broker registers) is picked up by a scan at start.
+* Loading reads the partition's own log, from its log start to its **log end offset**, as Kafka 2.x does
+  (``doLoadGroupsAndOffsets`` reads up to ``logEndOffset``): a freshly elected leader's high watermark can
+  trail commits that were already acknowledged with acks=all (the followers learn the new high watermark
+  one fetch later), and a leader never truncates its own log, so everything up to its log end stays.
+* ``__consumer_offsets`` is created on the first FindCoordinator (:func:`ensure_offsets_topic`) with
+  ``offsets.topic.num.partitions`` partitions, replication factor ``min(offsets.topic.replication.factor,
+  live brokers)``, ``cleanup.policy=compact``, ``compression.type=producer`` and
+  ``segment.bytes=offsets.topic.segment.bytes``. The partition count the coordinator hashes groups with is
+  the existing topic's when there is one (read from ZooKeeper at start), else the config's.
+* Partitions of deleted topics lose their committed offsets: a StopReplica that deletes partitions this
+  broker hosted calls ``on_partitions_deleted``. (Kafka learns deletions from UpdateMetadata, which reaches
+  every broker; the broker offers no UpdateMetadata hook yet, so a coordinator that hosted no replica of a
+  deleted topic keeps its offsets until retention removes them.)
+
+Handlers reach the coordinator as ``broker.group_coordinator`` (``None`` until started); the helpers at the
+bottom hold what several group handlers share.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Iterable, Iterator
+
+from kafka_zk.common.control import LeaderAndIsrRequest, StopReplicaRequest
+from kafka_zk.common.errors import ErrorCode, KafkaError
+from kafka_zk.common.logging import get_logger
+from kafka_zk.common.tp import TopicPartition
+from kafka_zk.coordinator import GROUP_METADATA_TOPIC_NAME, GroupCoordinator, GroupCoordinatorConfig
+from kafka_zk.coordinator.log_adapter import ReplicatedOffsetsLog
+from kafka_zk.coordinator.zk_offsets import ZkOffsetStore
+from kafka_zk.record.batch import iter_batches
+
+log = get_logger(__name__)
 
 
 async def start_group_coordinator(broker: Any) -> None:
-    """Start the group coordinator and hook it to LeaderAndIsr/StopReplica for ``__consumer_offsets``."""
-    return None
+    """Start the group coordinator and hook it to LeaderAndIsr/StopReplica for ``__consumer_offsets``.
+
+    Sets ``broker.group_coordinator``. Raises :class:`kafka_zk.common.config.ConfigError` on a bad
+    ``group.*`` / ``offsets.*`` value (the broker config has already validated them, so in practice never).
+    """
+    config = GroupCoordinatorConfig.from_props(broker.config.values)
+    num_partitions = await _existing_partition_count(broker)
+    offsets_log = ReplicatedOffsetsLog(broker.replica_manager, lambda p: read_offsets_partition(broker, p, config.offsets_load_buffer_size),
+                                       broker.clock, config)
+    coordinator = GroupCoordinator(offsets_log, config, clock=broker.clock, events=broker.events, num_partitions=num_partitions)
+    coordinator.startup()
+    broker.group_coordinator = coordinator
+    broker.on_leader_and_isr.append(lambda req: _on_leader_and_isr(broker, coordinator, req))
+    broker.on_stop_replica.append(lambda req: _on_stop_replica(broker, coordinator, req))
+    # LeaderAndIsr may have arrived between registration and now: adopt what we already lead.
+    for tp, partition in list(broker.replica_manager.partitions.items()):
+        if tp.topic == GROUP_METADATA_TOPIC_NAME and partition.is_leader:
+            _became_leader(coordinator, tp.partition)
+
+
+async def _existing_partition_count(broker: Any) -> int | None:
+    found = await broker.zk_call(broker.zk.get_topic_assignment, GROUP_METADATA_TOPIC_NAME)
+    if found is None:
+        return None
+    assignment, _ = found
+    return len(assignment.partitions) or None
+
+
+def read_offsets_partition(broker: Any, partition: int, buffer_size: int) -> Iterator[bytes]:
+    """Whole batches of ``__consumer_offsets-<partition>`` from its log start to its log end offset.
+
+    Stops early (with what was read) if the replica disappears or the log is closed under it; the
+    coordinator then serves what it loaded, as Kafka does after a failed load.
+    """
+    tp = TopicPartition(GROUP_METADATA_TOPIC_NAME, partition)
+    replica = broker.replica_manager.partition(tp)
+    if replica is None:
+        log.warning("offsets partition to load is not hosted here", partition=partition)
+        return
+    plog = replica.log
+    offset = plog.log_start_offset
+    end = plog.log_end_offset
+    while offset < end:
+        try:
+            buf = plog.read(offset, buffer_size, max_offset=end, min_one_message=True).records_bytes()
+        except (KafkaError, OSError, ValueError) as e:
+            log.error("reading offsets partition failed; serving what was loaded", partition=partition, offset=offset, reason=str(e))
+            return
+        if not buf:
+            break
+        next_offset = offset
+        whole = 0
+        for batch in iter_batches(buf):
+            next_offset = batch.next_offset
+            whole += batch.size_in_bytes
+        if next_offset <= offset:
+            log.error("offsets partition stopped advancing while loading", partition=partition, offset=offset)
+            break
+        yield buf[:whole]
+        offset = next_offset
+
+
+def _on_leader_and_isr(broker: Any, coordinator: GroupCoordinator, req: LeaderAndIsrRequest) -> None:
+    manager = coordinator.manager
+    for st in req.partition_states:
+        if st.topic != GROUP_METADATA_TOPIC_NAME:
+            continue
+        replica = broker.replica_manager.partition(TopicPartition(st.topic, st.partition))
+        if replica is not None and replica.is_leader:
+            _became_leader(coordinator, st.partition)
+        elif manager.is_partition_owned(st.partition) or st.partition in manager.loading_partitions:
+            coordinator.on_resigned(st.partition)
+
+
+def _became_leader(coordinator: GroupCoordinator, partition: int) -> None:
+    manager = coordinator.manager
+    if manager.is_partition_owned(partition) or partition in manager.loading_partitions:
+        return  # still the leader (a new leader epoch, e.g. after an ISR change): nothing to reload
+    coordinator.on_became_leader(partition)
+
+
+def _on_stop_replica(broker: Any, coordinator: GroupCoordinator, req: StopReplicaRequest) -> None:
+    deleted: list[TopicPartition] = []
+    manager = coordinator.manager
+    for ps in req.partition_states:
+        if ps.topic == GROUP_METADATA_TOPIC_NAME:
+            if manager.is_partition_owned(ps.partition) or ps.partition in manager.loading_partitions:
+                coordinator.on_resigned(ps.partition)
+        elif ps.delete_partition:
+            deleted.append(TopicPartition(ps.topic, ps.partition))
+    if deleted:
+        task = asyncio.get_running_loop().create_task(coordinator.on_partitions_deleted(deleted), name="offsets-of-deleted-partitions")
+        task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("removing offsets of deleted partitions failed", exc_info=task.exception())
+
+
+# ---------------------------------------------------------------------------------------------- topic creation
+
+OFFSETS_TOPIC_COMPRESSION = "producer"
+
+
+def offsets_topic_configs(config: GroupCoordinatorConfig) -> dict[str, str]:
+    """Kafka's ``GroupCoordinator.offsetsTopicConfigs``: compacted, producer compression, its own segment size."""
+    return {
+        "cleanup.policy": "compact",
+        "compression.type": OFFSETS_TOPIC_COMPRESSION,
+        "segment.bytes": str(config.offsets_topic_segment_bytes),
+    }
+
+
+async def ensure_offsets_topic(broker: Any, coordinator: GroupCoordinator) -> ErrorCode:
+    """Create ``__consumer_offsets`` unless the metadata cache knows it; NONE when it is known.
+
+    Returns COORDINATOR_NOT_AVAILABLE while it is being created (no leaders yet) or cannot be (no live
+    broker known yet), as Kafka's FindCoordinator answers then.
+    """
+    if broker.metadata_cache.contains_topic(GROUP_METADATA_TOPIC_NAME):
+        return ErrorCode.NONE
+    config = coordinator.config
+    live = broker.live_broker_ids()
+    rf = min(config.offsets_topic_replication_factor, len(live))
+    if rf < 1:
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    try:
+        await broker.auto_create_topic(GROUP_METADATA_TOPIC_NAME, coordinator.manager.num_partitions, rf, offsets_topic_configs(config))
+    except KafkaError as e:
+        if e.code is not ErrorCode.TOPIC_ALREADY_EXISTS:
+            log.warning("cannot create the offsets topic", error=e.code.name, reason=e.message)
+    return ErrorCode.COORDINATOR_NOT_AVAILABLE
+
+
+# ---------------------------------------------------------------------------------------------- handler helpers
+
+
+def coordinator_of(broker: Any) -> GroupCoordinator | None:
+    """The broker's running coordinator, or None (handlers answer COORDINATOR_NOT_AVAILABLE then)."""
+    coordinator = broker.group_coordinator
+    return coordinator if coordinator is not None and coordinator.is_active else None
+
+
+def zk_offset_store(broker: Any) -> ZkOffsetStore:
+    """The classic store for OffsetCommit/OffsetFetch v0 (stateless: one per request is fine)."""
+    return ZkOffsetStore(broker.az, broker.config["offset.metadata.max.bytes"])
+
+
+def client_host(ctx: Any) -> str:
+    """The member's host as Kafka reports it (``InetAddress.toString`` of the peer: ``/127.0.0.1``)."""
+    return f"/{ctx.client_host}"
+
+
+def known_partitions(broker: Any, tps: Iterable[TopicPartition]) -> tuple[list[TopicPartition], list[TopicPartition]]:
+    """Split ``tps`` into (partitions the metadata cache knows, unknown ones) — UNKNOWN_TOPIC_OR_PARTITION."""
+    cache = broker.metadata_cache
+    known: list[TopicPartition] = []
+    unknown: list[TopicPartition] = []
+    for tp in tps:
+        (known if cache.partition(tp) is not None else unknown).append(tp)
+    return known, unknown

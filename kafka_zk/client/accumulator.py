@@ -1,0 +1,192 @@
+"""The producer's record accumulator: per-partition queues of batches waiting to be sent (no I/O).
+
+Theory of operation (Kafka's ``RecordAccumulator``, simplified)
+---------------------------------------------------------------
+``append`` adds a record to the *open* batch of its partition, starting a new batch when the open one would
+grow past ``batch.size`` (a record larger than ``batch.size`` gets a batch of its own). A partition is
+**ready** to send when its oldest batch is full, or has waited ``linger.ms``, or a flush is in progress, or
+more than one batch is queued — and it is not *muted*. The sender mutes a partition while one of its batches
+is in flight, so at most one batch per partition is on the wire: a retried batch can never be overtaken by a
+later one (Kafka's ordering guarantee with ``max.in.flight.requests.per.connection=1``), and an idempotent
+producer's sequence numbers reach the broker in order.
+
+``drain`` takes the oldest batch of a partition and **seals** it: the v2 batch bytes are built once (with the
+producer id, epoch and base sequence stamped by the sender) and reused, byte for byte, by every retry — as
+the Java client does, which is what makes broker-side duplicate detection work. ``reenqueue`` puts a batch
+that must be retried back at the head of its queue with a back-off deadline.
+
+A batch remembers the future of each record in offset order, so when the broker answers with the batch's
+base offset, record ``i`` gets offset ``base_offset + i``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from kafka_zk.common.tp import TopicPartition
+from kafka_zk.record import RecordBatchBuilder
+from kafka_zk.record.batch import NO_SEQUENCE
+
+Header = tuple[str, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMetadata:
+    """Where a produced record ended up. ``offset`` is -1 when unknown (acks=0, or a duplicate the broker
+    recognised); ``timestamp`` is the broker's append time for LogAppendTime topics, else the create time."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+
+
+@dataclass(eq=False)
+class ProducerBatch:
+    tp: TopicPartition
+    builder: RecordBatchBuilder
+    created_ms: int
+    futures: list[asyncio.Future[RecordMetadata]] = field(default_factory=list)
+    timestamps: list[int] = field(default_factory=list)
+    data: bytes | None = None  # set when sealed
+    attempts: int = 0
+    retry_at_ms: int = 0
+    base_sequence: int = NO_SEQUENCE
+
+    @property
+    def record_count(self) -> int:
+        return len(self.futures)
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.builder.estimated_size
+
+    @property
+    def sealed(self) -> bool:
+        return self.data is not None
+
+    def seal(self, producer_id: int, producer_epoch: int, base_sequence: int) -> bytes:
+        """Build the batch bytes once; later calls return the same bytes."""
+        if self.data is None:
+            self.builder.producer_id = producer_id
+            self.builder.producer_epoch = producer_epoch
+            self.builder.base_sequence = base_sequence
+            self.base_sequence = base_sequence
+            self.data = self.builder.build()
+        return self.data
+
+    def complete(self, base_offset: int, log_append_time: int = -1) -> None:
+        """Resolve every record's future (``base_offset`` -1: offsets unknown)."""
+        for i, fut in enumerate(self.futures):
+            if not fut.done():
+                offset = -1 if base_offset < 0 else base_offset + i
+                ts = log_append_time if log_append_time >= 0 else self.timestamps[i]
+                fut.set_result(RecordMetadata(self.tp.topic, self.tp.partition, offset, ts))
+
+    def fail(self, error: BaseException) -> None:
+        for fut in self.futures:
+            if not fut.done():
+                fut.set_exception(error)
+
+    @property
+    def done(self) -> bool:
+        return all(f.done() for f in self.futures)
+
+
+class RecordAccumulator:
+    """Per-partition queues of :class:`ProducerBatch`. Times are milliseconds from the producer's clock."""
+
+    def __init__(self, batch_size: int, linger_ms: int, compression: int) -> None:
+        self.batch_size = batch_size
+        self.linger_ms = linger_ms
+        self.compression = compression
+        self._queues: dict[TopicPartition, deque[ProducerBatch]] = {}
+        self.queued_bytes = 0
+
+    def append(
+        self,
+        tp: TopicPartition,
+        timestamp: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header],
+        future: asyncio.Future[RecordMetadata],
+        now_ms: int,
+    ) -> ProducerBatch:
+        """Add one record to ``tp``'s open batch (starting one when needed); returns that batch."""
+        queue = self._queues.setdefault(tp, deque())
+        size = RecordBatchBuilder.estimate_record_size(key, value, headers)
+        batch = queue[-1] if queue and not queue[-1].sealed else None
+        if batch is not None and batch.record_count and batch.builder.estimated_size + size > self.batch_size:
+            batch = None
+        if batch is None:
+            batch = ProducerBatch(tp, RecordBatchBuilder(self.compression), now_ms)
+            queue.append(batch)
+        before = batch.builder.estimated_size
+        batch.builder.append(timestamp, key, value, headers)
+        batch.futures.append(future)
+        batch.timestamps.append(timestamp)
+        self.queued_bytes += batch.builder.estimated_size - before
+        return batch
+
+    def ready(self, now_ms: int, flushing: bool, muted: set[TopicPartition] | frozenset[TopicPartition] = frozenset()
+              ) -> tuple[list[TopicPartition], int | None]:
+        """Partitions with a batch to send now, and the earliest future time another one becomes ready."""
+        out: list[TopicPartition] = []
+        next_ms: int | None = None
+        for tp, queue in self._queues.items():
+            if not queue or tp in muted:
+                continue
+            head = queue[0]
+            if head.retry_at_ms > now_ms:
+                next_ms = head.retry_at_ms if next_ms is None else min(next_ms, head.retry_at_ms)
+                continue
+            full = len(queue) > 1 or head.sealed or head.builder.estimated_size >= self.batch_size
+            due = head.created_ms + self.linger_ms
+            if full or flushing or due <= now_ms:
+                out.append(tp)
+            else:
+                next_ms = due if next_ms is None else min(next_ms, due)
+        return out, next_ms
+
+    def drain(self, tp: TopicPartition) -> ProducerBatch:
+        """Remove and return the oldest batch of ``tp`` (the caller seals it)."""
+        queue = self._queues[tp]
+        batch = queue.popleft()
+        if not queue:
+            del self._queues[tp]
+        return batch
+
+    def reenqueue(self, batch: ProducerBatch, retry_at_ms: int) -> None:
+        """Put a batch that must be retried back at the head of its queue."""
+        batch.retry_at_ms = retry_at_ms
+        self._queues.setdefault(batch.tp, deque()).appendleft(batch)
+
+    def release(self, batch: ProducerBatch) -> None:
+        """A batch left the producer for good (completed or failed): forget its bytes."""
+        self.queued_bytes -= batch.builder.estimated_size
+
+    def expired(self, now_ms: int, delivery_timeout_ms: int,
+                muted: set[TopicPartition] | frozenset[TopicPartition] = frozenset()) -> list[ProducerBatch]:
+        """Remove and return queued batches older than ``delivery_timeout_ms`` (not those of muted partitions:
+        their in-flight batch must be answered first, or order would break)."""
+        out: list[ProducerBatch] = []
+        for tp in list(self._queues):
+            if tp in muted:
+                continue
+            queue = self._queues[tp]
+            while queue and now_ms - queue[0].created_ms >= delivery_timeout_ms:
+                out.append(queue.popleft())
+            if not queue:
+                del self._queues[tp]
+        return out
+
+    def partitions(self) -> list[TopicPartition]:
+        return list(self._queues)
+
+    def __len__(self) -> int:
+        """Batches queued (not in flight)."""
+        return sum(len(q) for q in self._queues.values())

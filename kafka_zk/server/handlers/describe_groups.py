@@ -1,0 +1,38 @@
+"""DescribeGroups (15) v0–1: state, protocol and members of groups this broker coordinates.
+
+A group this broker does not coordinate answers NOT_COORDINATOR (admin tools ask each group's coordinator);
+an unknown group answers state "Dead" with no error, as Kafka does. Member metadata and assignments are the
+bytes the members and the leader sent (empty unless the group is Stable). v1 adds ``throttle_time_ms``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka_zk.common.errors import ErrorCode
+from kafka_zk.protocol.messages.group_admin import DescribeGroupsResponse
+from kafka_zk.server.group_wiring import coordinator_of
+
+API_KEY = 15
+VERSIONS = (0, 1)
+
+R = DescribeGroupsResponse
+
+
+async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+    coordinator = coordinator_of(broker)
+    if coordinator is None:
+        unavailable = int(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+        groups = [R.DescribedGroup(error_code=unavailable, group_id=g, group_state="", protocol_type="", protocol_data="", members=[])
+                  for g in req.groups]
+        return R(throttle_time_ms=0, groups=groups)
+    groups = []
+    for s in coordinator.describe_groups(req.groups):
+        members = [
+            R.DescribedGroupMember(member_id=m.member_id, client_id=m.client_id, client_host=m.client_host,
+                                   member_metadata=m.metadata, member_assignment=m.assignment)
+            for m in s.members
+        ]
+        groups.append(R.DescribedGroup(error_code=int(s.error), group_id=s.group_id, group_state=s.state,
+                                       protocol_type=s.protocol_type, protocol_data=s.protocol, members=members))
+    return R(throttle_time_ms=0, groups=groups)

@@ -1,0 +1,48 @@
+"""FindCoordinator (10) v0–1: which broker coordinates a group.
+
+The coordinator of group *g* is the leader of ``__consumer_offsets`` partition ``partition_for(g)``. The answer
+comes from the metadata cache (the controller's view), with the leader's endpoint on the listener the request
+arrived on. The first FindCoordinator creates ``__consumer_offsets`` (see ``group_wiring.ensure_offsets_topic``)
+and, like every request made before that partition has a live leader, gets COORDINATOR_NOT_AVAILABLE; clients
+retry. Transaction coordinators (key type 1) do not exist in this broker: COORDINATOR_NOT_AVAILABLE as well,
+with a message saying so. v1 adds ``key_type``, ``throttle_time_ms`` and ``error_message``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka_zk.common.errors import ErrorCode
+from kafka_zk.common.tp import TopicPartition
+from kafka_zk.coordinator import GROUP_METADATA_TOPIC_NAME
+from kafka_zk.protocol.messages.group_membership import COORDINATOR_GROUP, COORDINATOR_TRANSACTION, FindCoordinatorResponse
+from kafka_zk.server.group_wiring import coordinator_of, ensure_offsets_topic
+
+API_KEY = 10
+VERSIONS = (0, 1)
+
+R = FindCoordinatorResponse
+
+
+def _error(code: ErrorCode, message: str) -> Any:
+    return R(throttle_time_ms=0, error_code=int(code), error_message=message, node_id=-1, host="", port=-1)
+
+
+async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+    key_type = req.key_type if ctx.api_version >= 1 else COORDINATOR_GROUP
+    if key_type == COORDINATOR_TRANSACTION:
+        return _error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "this broker has no transaction coordinator")
+    if key_type != COORDINATOR_GROUP:
+        return _error(ErrorCode.INVALID_REQUEST, f"unknown coordinator key type {key_type}")
+    coordinator = coordinator_of(broker)
+    if coordinator is None:
+        return _error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the group coordinator is not running")
+    code = await ensure_offsets_topic(broker, coordinator)
+    if code is not ErrorCode.NONE:
+        return _error(code, f"{GROUP_METADATA_TOPIC_NAME} is being created")
+    partition = coordinator.partition_for(req.key)
+    found = broker.metadata_cache.leader_endpoint(TopicPartition(GROUP_METADATA_TOPIC_NAME, partition), ctx.listener)
+    if found is None:
+        return _error(ErrorCode.COORDINATOR_NOT_AVAILABLE, f"{GROUP_METADATA_TOPIC_NAME}-{partition} has no leader")
+    node_id, (host, port) = found
+    return R(throttle_time_ms=0, error_code=0, error_message=None, node_id=node_id, host=host, port=port)

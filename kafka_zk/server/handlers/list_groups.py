@@ -1,0 +1,27 @@
+"""ListGroups (16) v0–1: the groups this broker coordinates (admin tools ask every broker and merge).
+
+While one of its offsets partitions is loading the error is COORDINATOR_LOAD_IN_PROGRESS and the groups
+already loaded are still listed, as Kafka does. v1 adds ``throttle_time_ms``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka_zk.common.errors import ErrorCode
+from kafka_zk.protocol.messages.group_admin import ListGroupsResponse
+from kafka_zk.server.group_wiring import coordinator_of
+
+API_KEY = 16
+VERSIONS = (0, 1)
+
+R = ListGroupsResponse
+
+
+async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+    coordinator = coordinator_of(broker)
+    if coordinator is None:
+        return R(throttle_time_ms=0, error_code=int(ErrorCode.COORDINATOR_NOT_AVAILABLE), groups=[])
+    result = coordinator.list_groups()
+    groups = [R.ListedGroup(group_id=g.group_id, protocol_type=g.protocol_type) for g in result.groups]
+    return R(throttle_time_ms=0, error_code=int(result.error), groups=groups)
