@@ -224,12 +224,10 @@ def wait_shared(group: list[Member], topic: str, partitions: int, timeout: float
     """Wait until ``group`` owns all partitions of ``topic``, each exactly once, every member some; return who has what."""
     everything = {(topic, p) for p in range(partitions)}
 
-    def shared() -> dict[str, set[tuple[str, int]]] | None:
+    def shared() -> dict[str, set[tuple[str, int]]]:
         owned = {m.name: m.assignment() for m in group}
         flat = [tp for parts in owned.values() for tp in parts]
-        if sorted(flat) == sorted(everything) and all(owned.values()):
-            return owned
-        return None
+        return owned if sorted(flat) == sorted(everything) and all(owned.values()) else {}
 
     return wait_until(shared, timeout=timeout, interval=0.1, message=f"{topic} not shared by {group}")
 
@@ -359,16 +357,16 @@ async def _coordinator(bootstrap: str, group: str) -> int:
     raise AssertionError(f"no coordinator for {group}")
 
 
-def _coordinator_or_none(bootstrap: str, group: str, exclude: int) -> tuple[int] | None:
-    """``(node_id,)`` once a broker other than ``exclude`` coordinates ``group`` and has loaded it."""
+def _coordinator_or_none(bootstrap: str, group: str, exclude: int) -> tuple[int, ...]:
+    """``(node_id,)`` once a broker other than ``exclude`` coordinates ``group`` and has loaded it, else ``()``."""
 
-    async def probe() -> tuple[int] | None:
+    async def probe() -> tuple[int, ...]:
         resp = await _find(bootstrap, group)
         if resp.error_code != 0 or resp.node_id == exclude:
-            return None
+            return ()
         async with await KafkaConnection.open(resp.host, resp.port) as conn:
             d = await conn.request(ApiKey.DESCRIBE_GROUPS, DescribeGroupsRequest(groups=[group]))
-        return (int(resp.node_id),) if d.groups[0].error_code == 0 else None  # loaded, not just elected
+        return (int(resp.node_id),) if d.groups[0].error_code == 0 else ()  # loaded, not just elected
 
     return asyncio.run(probe())
 
@@ -390,7 +388,7 @@ async def _committed(bootstrap: str, group: str) -> dict[str, int]:
     return {f"{t.name}:{p.partition_index}": p.committed_offset for t in resp.topics for p in t.partitions}
 
 
-def _all_committed(bootstrap: str, group: str, wanted: dict[str, int]) -> dict[str, int] | None:
+def _all_committed(bootstrap: str, group: str, wanted: dict[str, int]) -> dict[str, int]:
     got = asyncio.run(_committed(bootstrap, group))
-    return got if got == wanted else None
+    return got if got == wanted else {}
 

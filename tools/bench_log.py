@@ -23,8 +23,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import random
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -98,7 +100,7 @@ def main() -> int:
     ap.add_argument("--size-mb", type=int, default=512, help="bytes appended per run (default 512)")
     ap.add_argument("--batch-bytes", type=int, default=1_000_000, help="batch size (default 1,000,000: ~1 MB, under max.message.bytes)")
     ap.add_argument("--recovery-mb", type=int, default=1024, help="log size for the recovery measurement (default 1024)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each append measurement; the best is kept")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each append measurement; the best is kept")
     ap.add_argument("--dir", default=None, help="scratch directory (default: a temp dir under /tmp)")
     args = ap.parse_args()
     logging.getLogger("kafka_zk").setLevel(logging.ERROR)  # the crash-recovery run warns, as it should
@@ -113,14 +115,17 @@ def main() -> int:
         print(f"batches: {count} x {len(buf)} bytes ({per_batch} records of {RECORD_BYTES} bytes), {total / 2**20:.0f} MiB per run")
 
         raw_best = log_best = floor_best = float("inf")
+        paired: list[float] = []
         lg: Log | None = None
         for i in range(args.repeat):  # interleaved, best of each: the page cache's speed drifts
-            raw_best = min(raw_best, bench_raw(os.path.join(scratch, "raw.bin"), buf, count))
+            raw = bench_raw(os.path.join(scratch, "raw.bin"), buf, count)
+            raw_best = min(raw_best, raw)
             floor_best = min(floor_best, bench_crc_write(os.path.join(scratch, "floor.bin"), buf, count))
             if lg is not None:
                 lg.delete()
             elapsed, lg = bench_append(os.path.join(scratch, f"run{i}"), buf, count, cfg)
             log_best = min(log_best, elapsed)
+            paired.append(raw / elapsed)
         assert lg is not None
         # Memory, in a separate untimed run (tracemalloc slows every allocation down).
         tracemalloc.start()
@@ -133,7 +138,10 @@ def main() -> int:
         raw_mbs, log_mbs = total / 2**20 / raw_best, total / 2**20 / log_best
         print(f"raw sequential write : {raw_mbs:9.1f} MB/s  {records / raw_best:12,.0f} records/s")
         print(f"CRC32C + raw write   : {total / 2**20 / floor_best:9.1f} MB/s  {records / floor_best:12,.0f} records/s   ratio {raw_best / floor_best:.2f} (the floor)")
-        print(f"Log.append_as_leader : {log_mbs:9.1f} MB/s  {records / log_best:12,.0f} records/s   ratio {log_mbs / raw_mbs:.2f}")
+        print(
+            f"Log.append_as_leader : {log_mbs:9.1f} MB/s  {records / log_best:12,.0f} records/s   ratio {log_mbs / raw_mbs:.2f} "
+            f"(median of paired runs {statistics.median(paired):.2f})"
+        )
         print(f"memory while appending {total / 2**20:.0f} MiB: python heap peak {heap_peak:.2f} MiB, RSS growth {rss_growth:.1f} MiB")
 
         # small batches show the per-batch overhead
@@ -162,6 +170,13 @@ def main() -> int:
             pos += per_batch  # every batch holds per_batch offsets
         el = time.perf_counter() - t
         print(f"Log.read (regions)   : {nbytes / 2**20 / el:9.1f} MB/s  {nreads / el:12,.0f} reads/s ({nreads} reads)")
+        rnd = random.Random(1)
+        n_lookups = 2000
+        t = time.perf_counter()
+        for _ in range(n_lookups):
+            lg.read(rnd.randrange(lg.log_end_offset), 1024 * 1024)
+        el = time.perf_counter() - t
+        print(f"Log.read random offs.: {el / n_lookups * 1e6:9.1f} us per read (segment bisect + sparse index + header scan)")
         null = os.open(os.devnull, os.O_WRONLY)
         t = time.perf_counter()
         for r in regions:

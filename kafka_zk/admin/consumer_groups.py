@@ -159,13 +159,13 @@ def offset_rows(
     for tp in sorted(set(owner) | {tp for tp, off in committed.items() if off >= 0}):
         current = committed.get(tp, -1)
         end = log_end.get(tp)
-        m = owner.get(tp)
+        who = owner.get(tp)
         rows.append([
             desc.group_id, tp.topic, str(tp.partition),
             str(current) if current >= 0 else MISSING,
             str(end) if end is not None and end >= 0 else MISSING,
             str(end - current) if current >= 0 and end is not None and end >= 0 else MISSING,
-            m.member_id if m else MISSING, m.host if m else MISSING, m.client_id if m else MISSING,
+            who.member_id if who else MISSING, who.host if who else MISSING, who.client_id if who else MISSING,
         ])
     for m in desc.members:
         if not m.partitions:

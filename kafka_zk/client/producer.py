@@ -257,6 +257,8 @@ class Producer:
         """Queue one record; the returned future resolves when the broker has it (per ``acks``)."""
         if self._closed or self._sender is None:
             raise KafkaConnectionError("the producer is not started (use 'async with Producer(...)' or start())")
+        if self._sender.done():
+            raise KafkaConnectionError("the producer's sender task has stopped (see the error logged); close it")
         _check_bytes("key", key)
         _check_bytes("value", value)
         hdrs: list[Header] = []

@@ -12,8 +12,8 @@
 * :mod:`.partitioning` — ``partition_for(group_id)``: Java's ``String.hashCode`` and Kafka's ``Utils.abs``.
 * :mod:`.timers`, :mod:`.config`, :mod:`.results` — timer port, config slice, plain result types.
 * :mod:`.testing` — ``CoordinatorHarness``: a coordinator on a manual clock, for tests and labs.
-* :mod:`.bench_offsets` — commits/s of the ``__consumer_offsets`` store vs the ZooKeeper store.
 
+``tools/bench_offsets.py`` measures commits/s of the ``__consumer_offsets`` store against the ZooKeeper store.
 The broker plugs it in through ``GroupCoordinator(offsets_log, config, clock=, timers=, events=)``,
 ``startup()``, ``on_became_leader(p)`` / ``on_resigned(p)`` and the request methods; see
 ``docs/consumer-groups.md``.

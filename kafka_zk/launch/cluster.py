@@ -288,7 +288,8 @@ class LocalCluster:
                 registered = set(zk.get_broker_ids())
                 controller = zk.get_controller_id()
                 if wanted <= registered and controller is not None and controller in registered:
-                    return
+                    if self._metadata_ready(wanted, registered):
+                        return
                 for bid in wanted:
                     b = self.broker(bid)
                     if not b.is_running():
@@ -301,6 +302,33 @@ class LocalCluster:
                 time.sleep(0.1)
         finally:
             zk.close()
+
+    def _metadata_ready(self, wanted: set[int], registered: set[int]) -> bool:
+        """Every wanted broker answers Metadata with all registered brokers and a controller: the controller's
+        UpdateMetadata has reached it, so clients bootstrapping from it see the whole cluster."""
+        import asyncio
+
+        from kafka_zk.client.connection import KafkaConnection
+        from kafka_zk.protocol.apis import ApiKey
+        from kafka_zk.protocol.messages.metadata import MetadataRequest
+
+        async def check(b: BrokerProcess) -> bool:
+            try:
+                conn = await KafkaConnection.open(LOCALHOST, b.port, client_id="kafka-zk-cluster", timeout=2.0)
+            except Exception:
+                return False
+            try:
+                resp = await conn.request(ApiKey.METADATA, MetadataRequest(topics=[]), version=1, timeout=2.0)
+                return {br.node_id for br in resp.brokers} >= registered and resp.controller_id in registered
+            except Exception:
+                return False
+            finally:
+                await conn.close()
+
+        async def all_ready() -> bool:
+            return all(await asyncio.gather(*(check(self.broker(bid)) for bid in wanted)))
+
+        return asyncio.run(all_ready())
 
     def log_tail(self, broker_id: int, lines: int = 20) -> str:
         try:

@@ -46,7 +46,6 @@ from kafka_zk.record.batch import (
     LOG_APPEND_TIME,
     TIMESTAMP_TYPE_MASK,
     TRANSACTIONAL_MASK,
-    BatchHeader,
     RecordBatchView,
 )
 from kafka_zk.record.builder import RecordBatchBuilder

@@ -47,7 +47,6 @@ from kafka_zk.log.info import FetchDataInfo, LogAppendInfo
 from kafka_zk.log.producer_state import DEFAULT_PRODUCER_ID_EXPIRATION_MS, AppendOrigin, ProducerAppendInfo, ProducerStateManager
 from kafka_zk.log.segment import LogSegment
 from kafka_zk.log.validation import (
-    ValidBatch,
     assign_offsets,
     check_client_batch,
     check_keys_for_compaction,

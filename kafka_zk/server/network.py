@@ -3,10 +3,17 @@
 Theory of operation:
 
 * One :class:`KafkaConnection` (an ``asyncio.Protocol``) per client socket. ``data_received`` feeds a
-  :class:`~kafka_zk.protocol.framing.FrameDecoder`; complete frames are queued and handled **one at a time,
-  in arrival order**, by a single worker task per connection — so responses leave in request order (Kafka's
-  "one request in flight per connection" rule; both Python clients close the connection on a correlation-id
-  mismatch). While more than ``queued.max.requests`` frames wait, the socket stops reading (backpressure).
+  :class:`~kafka_zk.protocol.framing.FrameDecoder`; complete frames are queued and handled **in arrival
+  order** by one worker task per connection, and a writer task sends the responses **in request order**
+  (both Python clients close the connection on a correlation-id mismatch). While more than
+  ``queued.max.requests`` frames wait, the socket stops reading (backpressure).
+* Kafka handles one request per connection at a time. We do too, with one exception that matters for
+  acks=all: consecutive **Produce** requests are pipelined — request N+1 is appended while request N waits for
+  its followers (up to :data:`MAX_PIPELINED_PRODUCES` at once). Appends still happen in arrival order (each
+  produce appends before its first suspension, and asyncio starts tasks in creation order) and responses still
+  leave in order; any other request waits until everything before it has been answered, so e.g. an
+  OffsetFetch never overtakes the OffsetCommit sent before it. Without this, a client that pipelines small
+  acks=all batches (librdkafka does) would wait one replication round trip per request, queueing without bound.
 * Bad input never reaches past this module as an exception: a frame above ``socket.request.max.bytes``,
   garbage that cannot carry a header, an unknown API key, an unadvertised version or a body that does not
   decode closes *that* connection (as Kafka's SocketServer does) and is logged at INFO with the peer; an
@@ -26,7 +33,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.regions import FileRegion
 from kafka_zk.protocol import (
@@ -38,12 +44,14 @@ from kafka_zk.protocol import (
     encode_response_frame,
     peek_request_header,
 )
-from kafka_zk.protocol.apis import ApiKey, response_message
+from kafka_zk.protocol.apis import ApiKey
+from kafka_zk.protocol.messages.api_versions import unsupported_version_response
 
 log = get_logger(__name__)
 
 INLINE_REGION_MAX = 64 * 1024
 WRITE_HIGH_WATER = 4 * 1024 * 1024
+MAX_PIPELINED_PRODUCES = 32
 
 
 @dataclass(slots=True)
@@ -83,10 +91,16 @@ class KafkaConnection(asyncio.Protocol):
         self.peer: tuple[str, int] = ("?", 0)
         self._queue: deque[memoryview] = deque()
         self._worker: asyncio.Task[None] | None = None
+        # (api_key, task returning the response frame chunks or None), in request order
+        self._inflight: deque[tuple[int, asyncio.Task[Any]]] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._reading_paused = False
         self._can_write = asyncio.Event()
         self._can_write.set()
         self.closed = False
+        self._eof = False
         self.on_close: Callable[["KafkaConnection"], None] | None = None
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------------
@@ -121,12 +135,26 @@ class KafkaConnection(asyncio.Protocol):
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._run())
 
+    def eof_received(self) -> bool:
+        """The client half-closed: answer what it sent, then close (keeping the write side open meanwhile)."""
+        self._eof = True
+        self._maybe_close_after_eof()
+        return True
+
+    def _maybe_close_after_eof(self) -> None:
+        if self._eof and not self._queue and not self._inflight and self._worker is None:
+            self.close("client closed its side", quiet=True)
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._queue.clear()
         self._can_write.set()
         if self._worker is not None and not self._worker.done():
             self._worker.cancel()
+        for _, task in self._inflight:
+            task.cancel()
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
         if self.on_close is not None:
             self.on_close(self)
 
@@ -145,7 +173,7 @@ class KafkaConnection(asyncio.Protocol):
                 if self._reading_paused and len(self._queue) < self.max_queued // 2 and self.transport is not None:
                     self.transport.resume_reading()
                     self._reading_paused = False
-                await self._handle(frame)
+                await self._dispatch(frame)
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -155,8 +183,11 @@ class KafkaConnection(asyncio.Protocol):
             self._worker = None
             if self._queue and not self.closed:  # frames arrived while we were finishing
                 self._worker = asyncio.get_running_loop().create_task(self._run())
+            else:
+                self._maybe_close_after_eof()
 
-    async def _handle(self, frame: memoryview) -> None:
+    async def _dispatch(self, frame: memoryview) -> None:
+        """Parse one frame and start its handler, respecting the ordering rules in the module docstring."""
         try:
             api_key, api_version, correlation_id = peek_request_header(frame)
         except ProtocolDecodeError as e:
@@ -169,7 +200,9 @@ class KafkaConnection(asyncio.Protocol):
         lo, hi = supported
         if not lo <= api_version <= hi:
             if api_key == ApiKey.API_VERSIONS:
-                await self._write(encode_response_frame(correlation_id, api_key, 0, _unsupported_api_versions(lo, hi)))
+                await self._wait_idle()
+                chunks = encode_response_frame(correlation_id, api_key, 0, unsupported_version_response(lo, hi))
+                self._enqueue(api_key, _done(chunks))
                 return
             self.close(f"unsupported version {api_version} of API key {api_key} (supported {lo}-{hi})")
             return
@@ -179,20 +212,61 @@ class KafkaConnection(asyncio.Protocol):
             self.close(f"malformed request (API key {api_key} v{api_version}): {e}")
             return
         ctx = RequestContext(
-            api_key,
-            api_version,
-            correlation_id,
-            header.client_id,
-            self.peer[0],
-            self.peer[1],
-            self.listener,
-            self,
+            api_key, api_version, correlation_id, header.client_id, self.peer[0], self.peer[1], self.listener, self
         )
+        pipelined = api_key == ApiKey.PRODUCE and all(k == ApiKey.PRODUCE for k, _ in self._inflight)
+        if pipelined:
+            while len(self._inflight) >= MAX_PIPELINED_PRODUCES and not self.closed:
+                await asyncio.wait([self._inflight[0][1]])
+        else:
+            await self._wait_idle()
+        if self.closed:
+            return
+        self._enqueue(api_key, asyncio.get_running_loop().create_task(self._execute(ctx, request)))
+
+    async def _execute(self, ctx: RequestContext, request: Any) -> tuple[list[Any] | None, bool]:
         response = await self.dispatcher.handle(ctx, request)
-        if response is not None and not self.closed:
-            await self._write(encode_response_frame(correlation_id, api_key, api_version, response))
-        if ctx.close_after:
-            self.close("closed after request, as the protocol requires")
+        chunks = None
+        if response is not None:
+            chunks = encode_response_frame(ctx.correlation_id, ctx.api_key, ctx.api_version, response)
+        return chunks, ctx.close_after
+
+    def _enqueue(self, api_key: int, task: "asyncio.Future[Any]") -> None:
+        self._inflight.append((api_key, task))  # type: ignore[arg-type]
+        self._idle.clear()
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_responses())
+
+    async def _wait_idle(self) -> None:
+        while self._inflight and not self.closed:
+            await self._idle.wait()
+
+    async def _write_responses(self) -> None:
+        try:
+            while self._inflight and not self.closed:
+                _, task = self._inflight[0]
+                try:
+                    chunks, close_after = await task
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("request handler failed", peer=f"{self.peer[0]}:{self.peer[1]}")
+                    self.close("internal error")
+                    return
+                if chunks is not None:
+                    await self._write(chunks)
+                self._inflight.popleft()
+                if close_after:
+                    self.close("closed after request, as the protocol requires")
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._writer = None
+            if not self._inflight:
+                self._idle.set()
+                self._maybe_close_after_eof()
+            elif not self.closed:
+                self._writer = asyncio.get_running_loop().create_task(self._write_responses())
 
     async def _write(self, chunks: list[Any]) -> None:
         transport = self.transport
@@ -212,21 +286,23 @@ class KafkaConnection(asyncio.Protocol):
         if not self._can_write.is_set():
             await self._can_write.wait()
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, quiet: bool = False) -> None:
         if self.closed:
             return
-        log.info("closing connection", peer=f"{self.peer[0]}:{self.peer[1]}", listener=self.listener, reason=reason)
+        (log.debug if quiet else log.info)(
+            "closing connection", peer=f"{self.peer[0]}:{self.peer[1]}", listener=self.listener, reason=reason
+        )
         self.closed = True
         self._queue.clear()
+        self._idle.set()
         if self.transport is not None:
             self.transport.close()
 
 
-def _unsupported_api_versions(lo: int, hi: int) -> Any:
-    """The v0 answer to an ApiVersions request we cannot parse (KIP-511): error 35 and our own range."""
-    resp_cls = response_message(ApiKey.API_VERSIONS).cls
-    entry = resp_cls.ApiVersion(api_key=int(ApiKey.API_VERSIONS), min_version=lo, max_version=hi)
-    return resp_cls(error_code=int(ErrorCode.UNSUPPORTED_VERSION), api_keys=[entry])
+def _done(value: list[Any]) -> "asyncio.Future[Any]":
+    fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    fut.set_result((value, False))
+    return fut
 
 
 class KafkaListener:

@@ -1,0 +1,139 @@
+"""The producer's pure parts, without sockets: batching rules of the accumulator, the Produce request it
+builds, and what each Produce response means for the records waiting on it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from helpers import run_async
+from kafka_zk.client.accumulator import RecordAccumulator, RecordMetadata
+from kafka_zk.client.decisions import Action, classify
+from kafka_zk.client.producer import build_produce_request, handle_produce_response
+from kafka_zk.common.errors import ErrorCode, KafkaError
+from kafka_zk.common.tp import TopicPartition
+from kafka_zk.protocol.apis import ApiKey, decode_request, encode_request
+from kafka_zk.protocol.messages import ProduceResponse
+from kafka_zk.protocol.primitives import chunks_to_bytes
+from kafka_zk.record import CompressionType, RecordBatchView
+
+TP0 = TopicPartition("t", 0)
+TP1 = TopicPartition("t", 1)
+
+
+def _future() -> asyncio.Future[RecordMetadata]:
+    return asyncio.get_running_loop().create_future()
+
+
+@run_async
+async def test_linger_and_batch_size_decide_when_a_partition_is_ready() -> None:
+    acc = RecordAccumulator(batch_size=200, linger_ms=50, compression=CompressionType.NONE)
+    acc.append(TP0, 1000, b"k", b"v" * 10, [], _future(), now_ms=0)
+    assert acc.ready(now_ms=10, flushing=False) == ([], 50)  # lingering
+    assert acc.ready(now_ms=50, flushing=False)[0] == [TP0]  # linger expired
+    assert acc.ready(now_ms=10, flushing=True)[0] == [TP0]  # flush sends at once
+    assert acc.ready(now_ms=60, flushing=False, muted={TP0})[0] == []  # one batch in flight per partition
+    for _ in range(10):  # fill past batch.size: a second batch starts, the first is ready
+        acc.append(TP1, 1000, None, b"x" * 40, [], _future(), now_ms=0)
+    assert TP1 in acc.ready(now_ms=0, flushing=False)[0]
+    first = acc.drain(TP1)
+    assert first.builder.estimated_size <= 200 and 1 < first.record_count < 10
+
+
+@run_async
+async def test_a_record_larger_than_batch_size_gets_a_batch_of_its_own() -> None:
+    acc = RecordAccumulator(batch_size=100, linger_ms=0, compression=CompressionType.NONE)
+    acc.append(TP0, 1, None, b"small", [], _future(), 0)
+    acc.append(TP0, 1, None, b"L" * 500, [], _future(), 0)
+    acc.append(TP0, 1, None, b"after", [], _future(), 0)
+    counts = []
+    while TP0 in acc.partitions():
+        counts.append(acc.drain(TP0).record_count)
+    assert counts == [1, 1, 1]
+
+
+@run_async
+async def test_sealed_batches_are_resent_byte_for_byte_and_complete_in_offset_order() -> None:
+    acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.GZIP)
+    futs = [_future() for _ in range(3)]
+    for i, f in enumerate(futs):
+        acc.append(TP0, 1000 + i, f"k{i}".encode(), f"v{i}".encode(), [("h", b"x")], f, 0)
+    batch = acc.drain(TP0)
+    data = batch.seal(producer_id=7, producer_epoch=0, base_sequence=5)
+    view = RecordBatchView(data)
+    view.validate()
+    assert (view.producer_id, view.base_sequence, view.records_count) == (7, 5, 3)
+    assert view.compression_type == CompressionType.GZIP
+    acc.reenqueue(batch, retry_at_ms=100)
+    assert acc.ready(now_ms=50, flushing=True) == ([], 100)  # backing off
+    again = acc.drain(TP0)
+    assert again.seal(99, 9, 99) is data  # retries never rebuild (the broker deduplicates by these bytes)
+    again.complete(base_offset=40, log_append_time=-1)
+    assert [f.result() for f in futs] == [RecordMetadata("t", 0, 40 + i, 1000 + i) for i in range(3)]
+
+
+@run_async
+async def test_expired_batches_leave_the_queue_but_not_those_behind_an_in_flight_one() -> None:
+    acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.NONE)
+    acc.append(TP0, 1, None, b"a", [], _future(), now_ms=0)
+    acc.append(TP1, 1, None, b"b", [], _future(), now_ms=0)
+    assert acc.expired(now_ms=100, delivery_timeout_ms=200) == []
+    gone = acc.expired(now_ms=200, delivery_timeout_ms=200, muted={TP1})
+    assert [b.tp for b in gone] == [TP0] and acc.partitions() == [TP1]
+
+
+def _response(*parts: tuple[TopicPartition, int, int]) -> object:
+    R = ProduceResponse
+    by_topic: dict[str, list[object]] = {}
+    for tp, code, base in parts:
+        by_topic.setdefault(tp.topic, []).append(R.PartitionProduceResponse(index=tp.partition, error_code=code,
+                                                                             base_offset=base))
+    return R(responses=[R.TopicProduceResponse(name=t, partition_responses=ps) for t, ps in by_topic.items()])
+
+
+@run_async
+async def test_produce_response_decisions() -> None:
+    acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.NONE)
+    tps = [TopicPartition("t", p) for p in range(5)]
+    for tp in tps:
+        acc.append(tp, 1, None, b"v", [], _future(), 0)
+    batches = [acc.drain(tp) for tp in tps]
+    for b in batches:
+        b.seal(-1, -1, -1)
+    req = build_produce_request(batches, acks=-1, timeout_ms=1000)
+    decoded = decode_request(ApiKey.PRODUCE, 8, chunks_to_bytes(encode_request(ApiKey.PRODUCE, 8, req)))
+    assert decoded.acks == -1 and sorted(p.index for t in decoded.topic_data for p in t.partition_data) == [0, 1, 2, 3, 4]
+    resp = _response((tps[0], 0, 10), (tps[1], ErrorCode.NOT_LEADER_OR_FOLLOWER, -1),
+                     (tps[2], ErrorCode.NOT_ENOUGH_REPLICAS, -1), (tps[3], ErrorCode.DUPLICATE_SEQUENCE_NUMBER, -1))
+    outcomes = {o.batch.tp.partition: o for o in handle_produce_response(resp, batches)}
+    assert outcomes[0].action == Action.DONE and outcomes[0].base_offset == 10
+    assert outcomes[1].action == Action.REFRESH_AND_RETRY  # leader moved: refresh metadata first
+    assert outcomes[2].action == Action.RETRY  # ISR too small right now
+    assert outcomes[3].action == Action.DONE  # the broker already has this batch
+    assert outcomes[4].action == Action.REFRESH_AND_RETRY  # not answered at all
+
+
+@pytest.mark.parametrize("code, action", [
+    (ErrorCode.MESSAGE_TOO_LARGE, Action.FAIL),
+    (ErrorCode.TOPIC_AUTHORIZATION_FAILED, Action.FAIL),
+    (ErrorCode.CORRUPT_MESSAGE, Action.FAIL),
+    (ErrorCode.REQUEST_TIMED_OUT, Action.RETRY),
+    (ErrorCode.LEADER_NOT_AVAILABLE, Action.REFRESH_AND_RETRY),
+    (ErrorCode.NOT_CONTROLLER, Action.REFRESH_AND_RETRY),
+    (12345, Action.FAIL),
+])
+def test_error_classification(code: int, action: Action) -> None:
+    assert classify(code) == action
+
+
+@run_async
+async def test_failed_batches_fail_every_record_with_the_error() -> None:
+    acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.NONE)
+    futs = [_future(), _future()]
+    for f in futs:
+        acc.append(TP0, 1, None, b"v", [], f, 0)
+    acc.drain(TP0).fail(KafkaError(ErrorCode.MESSAGE_TOO_LARGE, "too big"))
+    for f in futs:
+        with pytest.raises(KafkaError, match="too big"):
+            f.result()
