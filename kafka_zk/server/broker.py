@@ -396,7 +396,7 @@ class KafkaBroker:
         try:
             self.broker_epoch = int(await self.zk_call(self.zk.register_broker, reg))
         except BrokerIdTakenError as e:
-            raise BrokerStartupError(f"{e}: another broker with id {self.broker_id} is running; use a different broker.id") from None
+            raise BrokerStartupError(str(e)) from None
         self.events.emit("broker.registered", broker_id=self.broker_id, broker_epoch=self.broker_epoch)
         log.info("registered broker", broker_id=self.broker_id, broker_epoch=self.broker_epoch)
 
