@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Developer entry point (the two commands at the top of README.md). Safe to run again and again.
 #
-#   bash tools/dev.sh up [--dir DIR] [--port PORT]   install what is missing, bring up what the project runs
-#   bash tools/dev.sh down [--dir DIR]               stop it
+#   bash tools/dev.sh up [--dir DIR] [--port PORT]   install what is missing, start a local cluster (ZooKeeper +
+#                                                    3 brokers, default DIR=run) and show a produce/consume round trip
+#   bash tools/dev.sh down [--dir DIR]               stop it (the data stays in DIR)
 #   bash tools/dev.sh test [PYTEST ARGS...]          install what is missing, run the whole test suite
 #   bash tools/dev.sh setup                          only install
 #
@@ -97,36 +98,100 @@ parse_dir_port() {
     done
 }
 
-# What the project can run so far: a real ZooKeeper and Kafka's znode skeleton. When brokers exist, this is
-# the one place to change: start them with `kafka-zk cluster up --dir "$DIR"` (which reuses the ZooKeeper
-# under $DIR/zookeeper) and keep the zk-tree print at the end.
+# `up`: a local cluster — a real ZooKeeper and 3 broker processes (`kafka-zk cluster up --brokers 3 --dir DIR`,
+# which starts ZooKeeper under DIR/zookeeper), then a topic and a produce/consume round trip with our own CLI.
+# A cluster already running in DIR is reused; a stopped one (e.g. after a reboot) is started again with its data.
+# With --port, ZooKeeper is started first on that port and the brokers are pointed at it.
+DEMO_TOPIC="hello-kafka-zk"
+DEMO_GROUP="dev-sh-demo"
+
+cluster_info() {  # prints "running bootstrap zookeeper" for the cluster in $DIR (running = yes/no/none)
+    "$VENV/bin/python" - "$DIR" <<'PY'
+import sys
+from pathlib import Path
+from kafka_zk.launch.cluster import STATE_FILE, LocalCluster
+c = LocalCluster(sys.argv[1])
+if not (Path(sys.argv[1]) / STATE_FILE).exists():
+    print("none - -")
+else:
+    print("yes" if all(b.is_running() for b in c) else "no", c.bootstrap_servers, c.zookeeper_connect)
+PY
+}
+
+start_cluster() {
+    # A broker killed without a clean shutdown (or a reboot) leaves its /brokers/ids/<id> registration behind until
+    # ZooKeeper expires the old session (zookeeper.session.timeout.ms, 18 s); a broker restarted before that refuses
+    # to start, as Kafka's does. Wait for the expiry instead of failing.
+    local kz="$VENV/bin/kafka-zk" out attempt
+    for attempt in 1 2 3 4 5 6; do
+        if out="$("$kz" cluster up --brokers 3 --dir "$DIR" "$@" 2>&1)"; then
+            printf '%s\n' "$out"
+            return 0
+        fi
+        if ! grep -q "is already registered" <<<"$out" || [ "$attempt" = 6 ]; then
+            printf '%s\n' "$out" >&2
+            die "the cluster did not start (broker logs: $DIR/broker-*/broker.log)"
+        fi
+        log "an earlier broker's ZooKeeper session has not expired yet; retrying in 5 s"
+        "$kz" cluster down --dir "$DIR" >/dev/null 2>&1 || true
+        sleep 5
+    done
+}
+
 bring_up() {
-    local kz="$VENV/bin/kafka-zk" line connect
-    local port_args=()
-    if [ -n "$PORT" ]; then port_args=(--port "$PORT"); fi
-    line="$("$kz" zookeeper start --dir "$DIR/zookeeper" "${port_args[@]}")" || die "ZooKeeper did not start (see above)"
-    connect="${line#zookeeper.connect=}"
-    "$kz" zookeeper init --zookeeper "$connect$CHROOT" >/dev/null
-    echo "# kafka-zk zk-tree --zookeeper $connect$CHROOT"
-    "$kz" zk-tree --zookeeper "$connect$CHROOT"
+    local kz="$VENV/bin/kafka-zk" running bs connect
+    read -r running bs connect < <(cluster_info)
+    if [ "$running" = yes ]; then
+        log "a cluster is already running in $DIR: reusing it"
+    else
+        if [ "$running" = no ]; then
+            log "restarting the stopped cluster in $DIR (its data is kept)"
+            "$kz" cluster down --dir "$DIR" >/dev/null 2>&1 || true
+        fi
+        local zk_args=()
+        if [ -n "$PORT" ]; then
+            local line
+            line="$("$kz" zookeeper start --dir "$DIR/zookeeper" --port "$PORT")" || die "ZooKeeper did not start (see above)"
+            zk_args=(--zookeeper "${line#zookeeper.connect=}$CHROOT")
+        fi
+        echo "# kafka-zk cluster up --brokers 3 --dir $DIR${zk_args[*]:+ ${zk_args[*]}}"
+        start_cluster "${zk_args[@]}"
+        read -r running bs connect < <(cluster_info)
+    fi
     echo
-    echo "ZooKeeper is up: zookeeper.connect=$connect$CHROOT   (data and logs: $DIR/zookeeper)"
-    echo "Look again:      .venv/bin/kafka-zk zk-tree --zookeeper $connect$CHROOT"
+    echo "# kafka-zk topics --bootstrap-server $bs --create --topic $DEMO_TOPIC --partitions 3 --replication-factor 3 --if-not-exists"
+    "$kz" topics --bootstrap-server "$bs" --create --topic "$DEMO_TOPIC" --partitions 3 --replication-factor 3 --if-not-exists
+    echo "# kafka-zk topics --zookeeper $connect --describe --topic $DEMO_TOPIC"
+    "$kz" topics --zookeeper "$connect" --describe --topic "$DEMO_TOPIC"
+    local stamp; stamp="$(date +%H:%M:%S)"
+    echo
+    echo "# kafka-zk produce --bootstrap-server $bs --topic $DEMO_TOPIC --key-separator : --acks all   (stdin: 3 lines KEY:VALUE)"
+    printf 'alice:hello from alice at %s\nbob:hello from bob at %s\ncarol:hello from carol at %s\n' "$stamp" "$stamp" "$stamp" \
+        | "$kz" produce --bootstrap-server "$bs" --topic "$DEMO_TOPIC" --key-separator : --acks all \
+        || die "produce failed (broker logs: $DIR/broker-*/broker.log)"
+    echo "# kafka-zk consume --bootstrap-server $bs --topic $DEMO_TOPIC --group $DEMO_GROUP --from-beginning --max-messages 3 --print-key"
+    "$kz" consume --bootstrap-server "$bs" --topic "$DEMO_TOPIC" --group "$DEMO_GROUP" --from-beginning \
+        --max-messages 3 --timeout-ms 20000 --print-key || die "consume failed (broker logs: $DIR/broker-*/broker.log)"
+    echo
+    echo "The cluster is up:  bootstrap.servers=$bs"
+    echo "                    zookeeper.connect=$connect"
+    echo "Look around:        .venv/bin/kafka-zk cluster status --dir $DIR"
+    echo "                    .venv/bin/kafka-zk zk-tree --zookeeper $connect"
     local dir_arg=""
     if [ "$DIR" != "$DEFAULT_DIR" ]; then dir_arg=" --dir $DIR"; fi
-    echo "Stop it:         bash tools/dev.sh down$dir_arg"
+    echo "Stop it:            bash tools/dev.sh down$dir_arg"
 }
 
 tear_down() {
     local kz="$VENV/bin/kafka-zk"
-    if [ -f "$DIR/cluster.json" ] && "$kz" cluster --help >/dev/null 2>&1; then
-        "$kz" cluster down --dir "$DIR" || true
-    fi
-    if [ -x "$kz" ]; then
-        "$kz" zookeeper stop --dir "$DIR/zookeeper"
-    else
+    if [ ! -x "$kz" ]; then
         log "no $kz: nothing was set up here"
+        return 0
     fi
+    if [ -f "$DIR/cluster.json" ]; then
+        "$kz" cluster down --dir "$DIR"
+    fi
+    "$kz" zookeeper stop --dir "$DIR/zookeeper"  # the one --port started (cluster down stops its own)
 }
 
 cmd="${1:-}"

@@ -74,3 +74,45 @@ class EventBus:
     def recent(self, since_seq: int = 0, kind_prefix: str = "") -> list[Event]:
         with self._lock:
             return [e for e in self._ring if e.seq > since_seq and e.kind.startswith(kind_prefix)]
+
+
+class CoalescingEmitter:
+    """At most one event per (key, kind) per ``interval_ms``; what arrives in between is coalesced and the
+    latest value is emitted when the interval ends, so a watcher always sees the final value.
+
+    Used for per-replica progress (LEO, HW), which can change thousands of times a second: without coalescing
+    it would flush controller decisions out of the bus's ring. Needs a running asyncio loop for the trailing
+    emit; without one it emits every call.
+    """
+
+    def __init__(self, bus: EventBus, interval_ms: int = 100) -> None:
+        self.bus = bus
+        self.interval_ms = interval_ms
+        self._last: dict[tuple[Any, str], int] = {}
+        self._pending: dict[tuple[Any, str], dict[str, Any]] = {}
+
+    def emit(self, key: Any, kind: str, **fields: Any) -> None:
+        import asyncio
+
+        slot = (key, kind)
+        now = self.bus._clock.monotonic_ms()
+        last = self._last.get(slot)
+        if last is None or now - last >= self.interval_ms:
+            self._last[slot] = now
+            self._pending.pop(slot, None)
+            self.bus.emit(kind, **fields)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.bus.emit(kind, **fields)
+            return
+        if slot not in self._pending:
+            loop.call_later((self.interval_ms - (now - last)) / 1000, self._flush, slot)
+        self._pending[slot] = fields
+
+    def _flush(self, slot: tuple[Any, str]) -> None:
+        fields = self._pending.pop(slot, None)
+        if fields is not None:
+            self._last[slot] = self.bus._clock.monotonic_ms()
+            self.bus.emit(slot[1], **fields)

@@ -264,11 +264,8 @@ class ReplicaFetcher:
             if records is not None and len(records) > 0:
                 whole = _whole_batches(records)
                 if whole:
-                    info = lg.append_as_follower(records[:whole])  # type: ignore[attr-defined]
-                    self.events.emit(
-                        "replica.leo", topic=s.tp.topic, partition=s.tp.partition, role="follower",
-                        log_end_offset=lg.log_end_offset, last_offset=info.last_offset,  # type: ignore[attr-defined]
-                    )
+                    lg.append_as_follower(records[:whole])  # type: ignore[attr-defined]
+                    p.emit_leo("follower")
             if a.log_start_offset > lg.log_start_offset:  # type: ignore[attr-defined]
                 try:
                     lg.maybe_increment_log_start_offset(min(a.log_start_offset, lg.log_end_offset))  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ from typing import Callable
 from kafka_zk.common.clock import Clock
 from kafka_zk.common.control import LeaderAndIsrPartitionState
 from kafka_zk.common.errors import ErrorCode, KafkaError
-from kafka_zk.common.events import EventBus
+from kafka_zk.common.events import CoalescingEmitter, EventBus
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.replication.isr import FollowerProgress, can_join_isr, high_watermark_candidate, out_of_sync_replicas
 
@@ -50,6 +50,7 @@ class Partition:
         self.broker_id = broker_id
         self.clock = clock
         self.events = events
+        self.progress = CoalescingEmitter(events)  # replica.leo / replica.hw, at most every 100 ms per replica
         self.log = log  # kafka_zk.log.Log
         self.leader_id = -1
         self.leader_epoch = -1
@@ -155,8 +156,15 @@ class Partition:
                 f"ISR {list(self.isr)} is smaller than min.insync.replicas={min_isr}",
             )
         info = self.log.append_as_leader(batches, self.leader_epoch)  # type: ignore[attr-defined]
+        self.emit_leo("leader")
         self.maybe_increment_high_watermark()
         return info
+
+    def emit_leo(self, role: str) -> None:
+        self.progress.emit(
+            self.tp, "replica.leo", topic=self.tp.topic, partition=self.tp.partition, role=role,
+            log_end_offset=self.log.log_end_offset,  # type: ignore[attr-defined]
+        )
 
     def produce_completion(self, required_offset: int, min_isr: int) -> ErrorCode | None:
         """For an acks=all produce waiting for ``required_offset`` (last offset + 1): None while it must wait."""
@@ -249,7 +257,8 @@ class Partition:
         old = log.high_watermark  # type: ignore[attr-defined]
         if candidate > old:
             log.high_watermark = candidate  # type: ignore[attr-defined]
-            self.events.emit("replica.hw", topic=self.tp.topic, partition=self.tp.partition, high_watermark=candidate)
+            self.progress.emit(self.tp, "replica.hw", topic=self.tp.topic, partition=self.tp.partition, role="leader",
+                               high_watermark=candidate)
             self.on_high_watermark(self.tp)
             return True
         return False
@@ -262,6 +271,7 @@ class Partition:
         new_hw = max(log.log_start_offset, min(leader_hw, log.log_end_offset))  # type: ignore[attr-defined]
         if new_hw != log.high_watermark:  # type: ignore[attr-defined]
             log.high_watermark = new_hw  # type: ignore[attr-defined]
-            self.events.emit("replica.hw", topic=self.tp.topic, partition=self.tp.partition, high_watermark=new_hw)
+            self.progress.emit(self.tp, "replica.hw", topic=self.tp.topic, partition=self.tp.partition, role="follower",
+                               high_watermark=new_hw)
             return True
         return False

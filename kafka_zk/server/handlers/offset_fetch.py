@@ -1,7 +1,8 @@
 """OffsetFetch (9) v0–3: a group's committed positions.
 
 * v0 reads the ZooKeeper store (``/consumers/<group>/offsets/...``); a partition the metadata cache does not
-  know answers UNKNOWN_TOPIC_OR_PARTITION, one without a znode offset -1.
+  know, and one without a znode, answer offset -1 with UNKNOWN_TOPIC_OR_PARTITION (Kafka 0.8.1–2.x's
+  ``OffsetFetchResponse.UNKNOWN_PARTITION``; the 0.8 consumer then starts from its ``auto.offset.reset``).
 * v1+ ask the group coordinator. A partition without a commit answers offset -1, metadata "" and no error
   (never null metadata: pitfall P18). A group-level error (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
   COORDINATOR_NOT_AVAILABLE, INVALID_GROUP_ID) goes, as in Kafka's ``OffsetFetchRequest.getErrorResponse``,
@@ -48,10 +49,14 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
 async def _fetch_from_zookeeper(broker: Any, group_id: str, requested: list[TopicPartition]) -> dict[TopicPartition, OffsetFetchEntry]:
     if not group_id:
         return {tp: OffsetFetchEntry(INVALID_OFFSET, "", ErrorCode.INVALID_GROUP_ID) for tp in requested}
-    known, unknown = known_partitions(broker, requested)
+    known, _ = known_partitions(broker, requested)
     found = await zk_offset_store(broker).fetch_offsets(group_id, known) if known else {}
     missing = OffsetFetchEntry(INVALID_OFFSET, "", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-    return {tp: found.get(tp, missing) for tp in requested} | {tp: missing for tp in unknown}
+    out = {}
+    for tp in requested:
+        entry = found.get(tp, missing)
+        out[tp] = missing if entry.error is ErrorCode.NONE and entry.offset == INVALID_OFFSET else entry
+    return out
 
 
 def _response(entries: dict[TopicPartition, OffsetFetchEntry], error: ErrorCode = ErrorCode.NONE) -> Any:
