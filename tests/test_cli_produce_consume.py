@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -60,13 +61,13 @@ def test_keyed_lines_round_trip_and_land_on_murmur2_partitions(shared_cluster: A
 def test_a_line_without_separator_stops_after_delivering_the_earlier_ones(shared_cluster: Any) -> None:
     bs, topic = shared_cluster.bootstrap_servers, unique_name("badline")
     create(bs, topic, 1)
-    p = kz("produce", "--bootstrap-server", bs, "--topic", topic, "--key-separator", ":",
+    p = kz("produce", "--bootstrap-server", bs, "--topic", topic, "--key-separator", ":", "--acks", "all",
            stdin=b"a:1\nb:2\nno separator here\nc:3\n")
     assert p.returncode == 1
     err = p.stderr.decode()
     assert err.count("\n") == 1 and "line 3 has no key separator ':'" in err and "2 records before it" in err
     c = kz("consume", "--bootstrap-server", bs, "--topic", topic, "--from-beginning", "--timeout-ms", "1500")
-    assert c.returncode == 0 and c.stdout == b"1\n2\n"
+    assert c.returncode == 0 and c.stdout == b"1\n2\n", c.stderr  # acks=all: both below the high watermark
 
 
 def test_group_resumes_from_committed_offsets_and_offset_seek(shared_cluster: Any) -> None:
@@ -96,3 +97,24 @@ def test_errors_are_one_line_with_exit_codes(shared_cluster: Any, argv: list[str
     err = r.stderr.decode()
     assert r.returncode == code and fragment in err, err
     assert err.splitlines()[0].startswith(f"kafka-zk {argv[0]}: error: ")
+
+
+def test_ctrl_c_delivers_what_was_typed_and_exits_130(shared_cluster: Any) -> None:
+    bs, topic = shared_cluster.bootstrap_servers, unique_name("ctrlc")
+    create(bs, topic, 1)
+    proc = subprocess.Popen([sys.executable, "-m", "kafka_zk", "produce", "--bootstrap-server", bs, "--topic", topic],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(b"typed\nlines\n")
+        proc.stdin.flush()  # stdin stays open, like a terminal
+        c = kz("consume", "--bootstrap-server", bs, "--topic", topic, "--from-beginning", "--max-messages", "2",
+               "--timeout-ms", "10000")
+        assert c.stdout == b"typed\nlines\n"  # sent while still reading
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 130
+        assert proc.stderr is not None and proc.stderr.read() == b""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -27,14 +27,14 @@ def modes(cluster: Any) -> dict[str, list[str]]:
 
 def described_when_settled(capsys: pytest.CaptureFixture[str], where: list[str], topic: str, partitions: int) -> list[str]:
     """``--describe`` output once every partition has a leader and a full ISR."""
-    def settled() -> list[str] | None:
+    def settled() -> list[str]:
         code, out, _ = run(capsys, *where, "--describe", "--topic", topic)
         lines = out.splitlines()
         rows = [ln for ln in lines if ln.startswith("\tTopic:")]
         if code != 0 or len(rows) != partitions or any("Leader: none" in ln for ln in rows):
-            return None
+            return []
         if any(ln.split("Replicas: ")[1].split("\t")[0].count(",") != ln.split("Isr: ")[1].count(",") for ln in rows):
-            return None
+            return []
         return lines
     return wait_until(settled, timeout=15, interval=0.1, message=f"{topic} did not settle")
 

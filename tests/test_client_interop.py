@@ -46,7 +46,7 @@ async def test_confluent_kafka_reads_what_our_producer_wrote(shared_cluster: Any
                             "auto.offset.reset": "earliest"})
     try:
         consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(PARTITIONS)])
-        got = {}
+        got: dict[tuple[int, int], Any] = {}
         deadline = time.monotonic() + 20
         while len(got) < len(sent) and time.monotonic() < deadline:
             m = consumer.poll(0.5)
@@ -77,7 +77,7 @@ async def test_our_consumer_reads_what_confluent_kafka_wrote_on_the_same_partiti
 
     async with Consumer(bs, auto_offset_reset="earliest") as c:
         c.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
-        got = []
+        got: list[Any] = []
         deadline = time.monotonic() + 20
         while len(got) < len(sent) and time.monotonic() < deadline:
             got += await c.poll(timeout_ms=500)

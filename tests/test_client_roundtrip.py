@@ -227,6 +227,9 @@ async def test_group_offsets_commit_and_committed(shared_cluster: Any) -> None:
     async with Consumer(bs, group_id=group, auto_offset_reset="earliest") as again:
         again.assign(tps)
         rest = await again.poll(timeout_ms=3000)
-        assert sorted(r.value for r in rest + got) == [str(i).encode() for i in range(6)]
+        assert sorted(r.value or b"" for r in rest + got) == [str(i).encode() for i in range(6)]
     async with AdminClient(bs) as admin:
         assert await admin.list_consumer_group_offsets(group) == positions
+        assert group in {g.group_id for g in await admin.list_groups()}
+        described = (await admin.describe_groups([group]))[group]
+        assert (described.state, described.members) == ("Empty", ())  # offsets only, no members

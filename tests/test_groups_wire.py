@@ -315,3 +315,26 @@ def test_describe_shows_the_lag_of_a_paused_consumer_then_reset_and_delete(share
     rc, out = groups_cli("--delete", "--group", group)
     assert rc == 0 and f"('{group}') was successful" in out
     assert group not in groups_cli("--list")[1].split()
+
+
+@run_async
+async def test_offsets_of_a_deleted_topic_are_dropped(shared_cluster: Any) -> None:
+    bootstrap = shared_cluster.bootstrap_servers
+    doomed, kept, group = unique_name("doomed"), unique_name("kept"), unique_name("g-doomed")
+    create_topic(bootstrap, doomed, 1, rf=3)  # a replica on every broker, so on the coordinator too
+    create_topic(bootstrap, kept, 1, rf=3)
+    async with await connect(bootstrap.split(",")[0]) as any_broker:
+        coord = await find(any_broker, group)
+    async with await connect(f"{coord.host}:{coord.port}") as conn:
+        await knows(conn, doomed)
+        await knows(conn, kept)
+        commit = await conn.request(ApiKey.OFFSET_COMMIT, commit_body(group, {(doomed, 0): 3, (kept, 0): 4}))
+        assert set(commit_errors(commit).values()) == {E.NONE}
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin.delete_topics([doomed])[doomed].result(30)
+        for _ in range(100):
+            left = fetched(await conn.request(ApiKey.OFFSET_FETCH, fetch_body(group, None)))
+            if (doomed, 0) not in left:
+                break
+            await asyncio.sleep(0.1)
+        assert left == {(kept, 0): (4, "", 0)}

@@ -105,7 +105,7 @@ parse_dir_port() {
 DEMO_TOPIC="hello-kafka-zk"
 DEMO_GROUP="dev-sh-demo"
 
-cluster_info() {  # prints "running bootstrap zookeeper" for the cluster in $DIR (running = yes/no/none)
+cluster_info() {  # "STATE bootstrap zookeeper" of the cluster in $DIR; STATE: running, partial, stopped or none
     "$VENV/bin/python" - "$DIR" <<'PY'
 import sys
 from pathlib import Path
@@ -114,50 +114,66 @@ c = LocalCluster(sys.argv[1])
 if not (Path(sys.argv[1]) / STATE_FILE).exists():
     print("none - -")
 else:
-    print("yes" if all(b.is_running() for b in c) else "no", c.bootstrap_servers, c.zookeeper_connect)
+    up = [b.is_running() for b in c]
+    state = "running" if all(up) else "partial" if any(up) else "stopped"
+    print(state, c.bootstrap_servers, c.zookeeper_connect)
 PY
 }
 
-start_cluster() {
+stopped_brokers() {
+    "$VENV/bin/python" -c 'import sys
+from kafka_zk.launch.cluster import LocalCluster
+print(" ".join(str(b.broker_id) for b in LocalCluster(sys.argv[1]) if not b.is_running()))' "$DIR"
+}
+
+start_stopped_brokers() {
     # A broker killed without a clean shutdown (or a reboot) leaves its /brokers/ids/<id> registration behind until
-    # ZooKeeper expires the old session (zookeeper.session.timeout.ms, 18 s); a broker restarted before that refuses
-    # to start, as Kafka's does. Wait for the expiry instead of failing.
-    local kz="$VENV/bin/kafka-zk" out attempt
-    for attempt in 1 2 3 4 5 6; do
-        if out="$("$kz" cluster up --brokers 3 --dir "$DIR" "$@" 2>&1)"; then
-            printf '%s\n' "$out"
-            return 0
-        fi
-        if ! grep -q "is already registered" <<<"$out" || [ "$attempt" = 6 ]; then
-            printf '%s\n' "$out" >&2
-            die "the cluster did not start (broker logs: $DIR/broker-*/broker.log)"
-        fi
-        log "an earlier broker's ZooKeeper session has not expired yet; retrying in 5 s"
-        "$kz" cluster down --dir "$DIR" >/dev/null 2>&1 || true
+    # ZooKeeper expires the old session (zookeeper.session.timeout.ms, 18 s by default); a broker restarted before
+    # then refuses to start, as Kafka's does. Wait for the expiry instead of failing.
+    local kz="$VENV/bin/kafka-zk" id out attempt ids
+    for attempt in $(seq 1 12); do
+        ids="$(stopped_brokers)"
+        [ -z "$ids" ] && return 0
+        for id in $ids; do
+            if out="$("$kz" cluster start --dir "$DIR" --broker "$id" 2>&1)"; then
+                printf '%s\n' "$out"
+            elif ! grep -q "is already registered" <<<"$out" || [ "$attempt" = 12 ]; then
+                printf '%s\n' "$out" >&2
+                die "broker $id did not start (its log: $DIR/broker-$id/broker.log)"
+            fi
+        done
+        [ -z "$(stopped_brokers)" ] && return 0
+        log "waiting for ZooKeeper to expire the previous broker session(s) (up to 18 s)"
         sleep 5
     done
 }
 
 bring_up() {
-    local kz="$VENV/bin/kafka-zk" running bs connect
-    read -r running bs connect < <(cluster_info)
-    if [ "$running" = yes ]; then
-        log "a cluster is already running in $DIR: reusing it"
-    else
-        if [ "$running" = no ]; then
-            log "restarting the stopped cluster in $DIR (its data is kept)"
-            "$kz" cluster down --dir "$DIR" >/dev/null 2>&1 || true
-        fi
-        local zk_args=()
-        if [ -n "$PORT" ]; then
-            local line
-            line="$("$kz" zookeeper start --dir "$DIR/zookeeper" --port "$PORT")" || die "ZooKeeper did not start (see above)"
-            zk_args=(--zookeeper "${line#zookeeper.connect=}$CHROOT")
-        fi
-        echo "# kafka-zk cluster up --brokers 3 --dir $DIR${zk_args[*]:+ ${zk_args[*]}}"
-        start_cluster "${zk_args[@]}"
-        read -r running bs connect < <(cluster_info)
-    fi
+    local kz="$VENV/bin/kafka-zk" state bs connect
+    read -r state bs connect < <(cluster_info)
+    case "$state" in
+        running) log "a cluster is already running in $DIR: reusing it" ;;
+        partial) log "starting the stopped brokers of the cluster in $DIR"; start_stopped_brokers ;;
+        *)
+            [ "$state" = stopped ] && log "starting the stopped cluster in $DIR again (its data is kept)"
+            local zk_args=()
+            if [ -n "$PORT" ]; then
+                local line
+                line="$("$kz" zookeeper start --dir "$DIR/zookeeper" --port "$PORT")" || die "ZooKeeper did not start (see above)"
+                zk_args=(--zookeeper "${line#zookeeper.connect=}$CHROOT")
+            fi
+            echo "# kafka-zk cluster up --brokers 3 --dir $DIR${zk_args[*]:+ ${zk_args[*]}}"
+            local out
+            if ! out="$("$kz" cluster up --brokers 3 --dir "$DIR" "${zk_args[@]}" 2>&1)"; then
+                grep -q "is already registered" <<<"$out" || { printf '%s\n' "$out" >&2; die "the cluster did not start (broker logs: $DIR/broker-*/broker.log)"; }
+                start_stopped_brokers
+            else
+                printf '%s\n' "$out"
+            fi
+            ;;
+    esac
+    read -r state bs connect < <(cluster_info)
+    [ "$state" = running ] || die "the cluster in $DIR is not running (see: $kz cluster status --dir $DIR)"
     echo
     echo "# kafka-zk topics --bootstrap-server $bs --create --topic $DEMO_TOPIC --partitions 3 --replication-factor 3 --if-not-exists"
     "$kz" topics --bootstrap-server "$bs" --create --topic "$DEMO_TOPIC" --partitions 3 --replication-factor 3 --if-not-exists
@@ -191,7 +207,9 @@ tear_down() {
     if [ -f "$DIR/cluster.json" ]; then
         "$kz" cluster down --dir "$DIR"
     fi
-    "$kz" zookeeper stop --dir "$DIR/zookeeper"  # the one --port started (cluster down stops its own)
+    if compgen -G "$DIR/zookeeper/server-*/zookeeper.pid" >/dev/null; then
+        "$kz" zookeeper stop --dir "$DIR/zookeeper"  # the one --port started (cluster down stops its own)
+    fi
 }
 
 cmd="${1:-}"

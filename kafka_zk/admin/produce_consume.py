@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
-from typing import Any, BinaryIO
+import threading
+from typing import Any, BinaryIO, Iterator
 
 from kafka_zk.common.errors import KafkaError
 
@@ -96,22 +98,64 @@ def run_produce(args: argparse.Namespace) -> int:
     if args.partition is not None and args.partition < 0:
         return _error(PRODUCE, f"--partition must be >= 0, got {args.partition}", 2)
     try:
-        sent, failed = asyncio.run(produce_lines(args, sys.stdin.buffer))
+        sent, failed, interrupted = asyncio.run(produce_lines(args, sys.stdin.buffer))
     except ValueError as e:
         return _error(PRODUCE, str(e), 2)
     except _Failed as e:
         return _error(PRODUCE, str(e), 1)
     if failed:
         return _error(PRODUCE, f"{failed} of {sent} records were not delivered (see above)", 1)
-    return 0
+    return 130 if interrupted else 0
 
 
 class _Failed(Exception):
     pass
 
 
-async def produce_lines(args: argparse.Namespace, stdin: BinaryIO) -> tuple[int, int]:
-    """Send every line of ``stdin``; returns ``(records sent, records that failed)``."""
+def _start_line_reader(stdin: BinaryIO) -> asyncio.Queue[bytes | None]:
+    """Lines of ``stdin`` (``None`` at EOF) from a daemon thread, so the event loop never blocks on stdin.
+
+    The thread reads the file descriptor with ``os.read``, not the buffered reader: a daemon thread blocked
+    inside ``BufferedReader.readline`` holds its lock, and the interpreter aborts at exit (after Ctrl-C on a
+    terminal) when it finds that lock taken.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=10000)
+
+    def put(item: bytes | None) -> None:
+        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            fd = stdin.fileno()
+        except (OSError, ValueError, AttributeError):  # not a real file (tests pass BytesIO)
+            yield from iter(lambda: stdin.read(65536), b"")
+            return
+        yield from iter(lambda: os.read(fd, 65536), b"")
+
+    def read() -> None:
+        try:
+            pending = b""
+            for chunk in chunks():
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    put(line + b"\n")
+            if pending:
+                put(pending)
+            put(None)
+        except (RuntimeError, OSError, ValueError):  # the loop is gone (we are exiting) or stdin was closed
+            return
+
+    threading.Thread(target=read, name="stdin-reader", daemon=True).start()
+    return queue
+
+
+async def produce_lines(args: argparse.Namespace, stdin: BinaryIO) -> tuple[int, int, bool]:
+    """Send every line of ``stdin``; returns ``(records sent, records that failed, interrupted)``.
+
+    Ctrl-C (the task is cancelled) stops reading; what was read is still flushed before returning.
+    """
     from kafka_zk.client.errors import IncompatibleBrokerVersion, KafkaConnectionError, KafkaRequestTimeoutError
     from kafka_zk.client.producer import Producer
 
@@ -120,29 +164,30 @@ async def produce_lines(args: argparse.Namespace, stdin: BinaryIO) -> tuple[int,
                         compression_type=args.compression_type, linger_ms=args.linger_ms,
                         max_block_ms=int(args.timeout * 1000),
                         delivery_timeout_ms=max(int(args.timeout * 1000), 1000))
-    loop = asyncio.get_running_loop()
     futures: list[asyncio.Future[Any]] = []
-    failed = 0
     input_error: InputError | None = None
+    interrupted = False
     try:
         await producer.start()
+        lines = _start_line_reader(stdin)
         number = 0
-        while True:
-            raw = await loop.run_in_executor(None, stdin.readline)
-            if not raw:
-                break
-            number += 1
-            try:
-                key, value = split_line(_strip_eol(raw), separator, number)
-            except InputError as e:
-                input_error = e
-                break
-            futures.append(await producer.send(args.topic, value, key, partition=args.partition))
+        try:
+            while (raw := await lines.get()) is not None:
+                number += 1
+                try:
+                    key, value = split_line(_strip_eol(raw), separator, number)
+                except InputError as e:
+                    input_error = e
+                    break
+                futures.append(await producer.send(args.topic, value, key, partition=args.partition))
+        except asyncio.CancelledError:
+            interrupted = True
         await producer.flush(args.timeout + 5)
     except (KafkaConnectionError, KafkaRequestTimeoutError, IncompatibleBrokerVersion, KafkaError) as e:
         raise _Failed(_text(e)) from None
     finally:
         await producer.close(timeout=5)
+    failed = 0
     reported: set[str] = set()
     for f in futures:
         exc = f.exception() if f.done() and not f.cancelled() else None
@@ -154,7 +199,7 @@ async def produce_lines(args: argparse.Namespace, stdin: BinaryIO) -> tuple[int,
                 print(f"{PRODUCE}: error: {msg}", file=sys.stderr)
     if input_error is not None:
         raise _Failed(f"{input_error}; the {len(futures) - failed} records before it were delivered")
-    return len(futures), failed
+    return len(futures), failed, interrupted
 
 
 def _text(e: BaseException) -> str:

@@ -365,6 +365,9 @@ def _zk_create(req: Request, zk: Any, admin: Any) -> None:
     assert req.topic is not None
     if req.args.if_not_exists and zk.topic_exists(req.topic):
         return
+    if not zk.get_broker_ids():
+        raise OperationError(f"no brokers are registered under {req.zookeeper} (is the chroot right? "
+                             "kafka-zk cluster up prints zookeeper.connect=HOST:PORT/kafka)")
     _warn_collision(req.topic)
     try:
         admin.create_topic(req.topic, req.partitions or 0, req.replication_factor or 0, req.configs, req.assignment)

@@ -115,10 +115,12 @@ class RecordAccumulator:
         headers: Sequence[Header],
         future: asyncio.Future[RecordMetadata],
         now_ms: int,
+        record_size: int | None = None,
     ) -> ProducerBatch:
-        """Add one record to ``tp``'s open batch (starting one when needed); returns that batch."""
+        """Add one record to ``tp``'s open batch (starting one when needed); returns that batch.
+        ``record_size``: the record's :meth:`RecordBatchBuilder.estimate_record_size`, when already known."""
         queue = self._queues.setdefault(tp, deque())
-        size = RecordBatchBuilder.estimate_record_size(key, value, headers)
+        size = RecordBatchBuilder.estimate_record_size(key, value, headers) if record_size is None else record_size
         batch = queue[-1] if queue and not queue[-1].sealed else None
         if batch is not None and batch.record_count and batch.builder.estimated_size + size > self.batch_size:
             batch = None

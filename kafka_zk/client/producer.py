@@ -274,15 +274,17 @@ class Producer:
             raise KafkaError(ErrorCode.MESSAGE_TOO_LARGE,
                              f"the record is {size} bytes serialized, larger than max_request_size={self.max_request_size}")
         tmd = await self._topic_metadata(topic)
-        if partition is None:
-            partition = self.partitioner.partition(topic, kb, len(tmd.partitions), tmd.available_partitions())
+        if partition is None:  # (which partitions have a leader only matters for unkeyed records)
+            available = tmd.available_partitions() if kb is None else ()
+            partition = self.partitioner.partition(topic, kb, len(tmd.partitions), available)
         elif partition not in tmd.partitions:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                              f"topic '{topic}' has partitions 0..{len(tmd.partitions) - 1}; got partition {partition}")
         await self._wait_for_space(size)
         ts = self.clock.time_ms() if timestamp_ms is None else int(timestamp_ms)
         fut: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
-        batch = self._acc.append(TopicPartition(topic, partition), ts, kb, vb, hdrs, fut, self._now())
+        batch = self._acc.append(TopicPartition(topic, partition), ts, kb, vb, hdrs, fut, self._now(),
+                                 record_size=size - RECORD_BATCH_OVERHEAD)
         self._pending.add(batch)
         self._wakeup.set()
         return fut

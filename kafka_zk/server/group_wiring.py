@@ -137,10 +137,15 @@ def _on_stop_replica(broker: Any, coordinator: GroupCoordinator, req: StopReplic
             deleted.append(TopicPartition(ps.topic, ps.partition))
     if deleted:
         task = asyncio.get_running_loop().create_task(coordinator.on_partitions_deleted(deleted), name="offsets-of-deleted-partitions")
-        task.add_done_callback(_log_failure)
+        _background.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(_task_done)
 
 
-def _log_failure(task: asyncio.Task[Any]) -> None:
+_background: set[asyncio.Task[Any]] = set()
+
+
+def _task_done(task: asyncio.Task[Any]) -> None:
+    _background.discard(task)
     if not task.cancelled() and task.exception() is not None:
         log.error("removing offsets of deleted partitions failed", exc_info=task.exception())
 

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Throughput of our asyncio client (``kafka_zk.client``) against librdkafka (confluent-kafka) on the same cluster.
+
+Starts a local 3-broker cluster (or uses ``--bootstrap-server``), then for each client produces N records of S
+bytes to a fresh topic (acks=1, 6 partitions, RF 3) and consumes them back, and prints records/s and MB/s with
+the ratio ours / librdkafka measured in the same run. librdkafka is the baseline: a C client, so a ratio well
+below 1 is expected; the number to watch is whether it moves.
+
+    .venv/bin/python tools/bench_client.py [--records 100000] [--size 100] [--bootstrap-server HOST:PORT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from typing import Callable
+
+
+def bench_ours_produce(bs: str, topic: str, n: int, value: bytes) -> float:
+    from kafka_zk.client.producer import Producer
+
+    async def go() -> float:
+        async with Producer(bs, acks=1, linger_ms=5, batch_size=65536) as p:
+            t = time.perf_counter()
+            for i in range(n):
+                await p.send(topic, value, key=str(i % 1000).encode())
+            await p.flush()
+            return time.perf_counter() - t
+    return asyncio.run(go())
+
+
+def bench_ours_consume(bs: str, topic: str, n: int, partitions: int) -> float:
+    from kafka_zk.client.consumer import Consumer
+    from kafka_zk.common.tp import TopicPartition
+
+    async def go() -> float:
+        async with Consumer(bs, auto_offset_reset="earliest") as c:
+            c.assign([TopicPartition(topic, p) for p in range(partitions)])
+            t = time.perf_counter()
+            got = 0
+            while got < n:
+                got += len(await c.poll(timeout_ms=2000))
+            return time.perf_counter() - t
+    return asyncio.run(go())
+
+
+def bench_rdkafka_produce(bs: str, topic: str, n: int, value: bytes) -> float:
+    import confluent_kafka as ck
+
+    p = ck.Producer({"bootstrap.servers": bs, "acks": 1, "linger.ms": 5, "partitioner": "murmur2_random",
+                     "batch.size": 65536})
+    t = time.perf_counter()
+    for i in range(n):
+        while True:
+            try:
+                p.produce(topic, value, key=str(i % 1000).encode())
+                break
+            except BufferError:
+                p.poll(0.01)
+        p.poll(0)
+    p.flush(120)
+    return time.perf_counter() - t
+
+
+def bench_rdkafka_consume(bs: str, topic: str, n: int, partitions: int) -> float:
+    import confluent_kafka as ck
+
+    c = ck.Consumer({"bootstrap.servers": bs, "group.id": f"bench-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False})
+    c.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(partitions)])
+    t = time.perf_counter()
+    got = 0
+    while got < n:
+        got += sum(1 for m in c.consume(10000, 2.0) if not m.error())
+    elapsed = time.perf_counter() - t
+    c.close()
+    return elapsed
+
+
+def create_topic(bs: str, topic: str, partitions: int) -> None:
+    from kafka_zk.client.admin import AdminClient, NewTopic
+
+    async def go() -> None:
+        async with AdminClient(bs) as admin:
+            await admin.create_topic(NewTopic(topic, partitions, 3))
+    asyncio.run(go())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument("--size", type=int, default=100)
+    ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--bootstrap-server")
+    args = ap.parse_args()
+    cluster = None
+    bs = args.bootstrap_server
+    if bs is None:
+        from kafka_zk.launch.cluster import LocalCluster
+
+        cluster = LocalCluster(tempfile.mkdtemp(prefix="bench-client-")).up(3)
+        bs = cluster.bootstrap_servers
+    try:
+        value = b"x" * args.size
+        results: dict[str, dict[str, float]] = {}
+        runs: list[tuple[str, Callable[..., float], Callable[..., float]]] = [
+            ("librdkafka", bench_rdkafka_produce, bench_rdkafka_consume),
+            ("kafka_zk.client", bench_ours_produce, bench_ours_consume),
+        ]
+        for name, produce, consume in runs:
+            topic = f"bench-{name.replace('.', '-')}-{uuid.uuid4().hex[:6]}"
+            create_topic(bs, topic, args.partitions)
+            results[name] = {"produce": produce(bs, topic, args.records, value),
+                             "consume": consume(bs, topic, args.records, args.partitions)}
+        mb = args.records * args.size / 1e6
+        print(f"{args.records} records x {args.size} B, {args.partitions} partitions, RF 3, acks=1")
+        for phase in ("produce", "consume"):
+            base = results["librdkafka"][phase]
+            for name, r in results.items():
+                rate = args.records / r[phase]
+                print(f"  {phase:8} {name:16} {rate:10.0f} rec/s {mb / r[phase]:8.1f} MB/s  ratio {base / r[phase]:.2f}")
+    finally:
+        if cluster is not None:
+            cluster.down()
+
+
+if __name__ == "__main__":
+    main()
