@@ -45,6 +45,7 @@ from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.tasks import cancel_all, periodic
+from kafka_zk.common.tp import TopicPartition
 from kafka_zk.controller.config import ControllerConfig
 from kafka_zk.controller.controller import KafkaController
 from kafka_zk.log.config import LogConfig
@@ -102,6 +103,8 @@ class KafkaBroker:
         # Called after every UpdateMetadata / LeaderAndIsr / StopReplica (the group coordinator hooks in here).
         self.on_leader_and_isr: list[Callable[[LeaderAndIsrRequest], Any]] = []
         self.on_stop_replica: list[Callable[[StopReplicaRequest], Any]] = []
+        # Called with the partitions an UpdateMetadata removed (topic deletion reaches every broker this way).
+        self.on_partitions_deleted: list[Callable[[list[TopicPartition]], Any]] = []
 
     # ---- helpers used by handlers --------------------------------------------------------------------
 
@@ -200,8 +203,11 @@ class KafkaBroker:
         return resp
 
     async def handle_update_metadata(self, req: UpdateMetadataRequest) -> None:
-        self.metadata_cache.update(req)
+        deleted = self.metadata_cache.update(req)
         self._metadata_changed.set()
+        if deleted:
+            for hook in self.on_partitions_deleted:
+                hook(deleted)
 
     async def handle_stop_replica(self, req: StopReplicaRequest) -> StopReplicaResponse:
         assert self.replica_manager is not None

@@ -87,6 +87,7 @@ SERVER_KEYS = [
     _k("offsets.topic.num.partitions", "int", 50, "", in_range(1, None)),
     _k("offsets.topic.replication.factor", "short", 3, "", in_range(1, None)),
     _k("offsets.topic.segment.bytes", "int", 104857600, "", in_range(1, None)),
+    _k("offsets.topic.compression.codec", "int", 0, "", in_range(0, 4)),
     _k("offsets.retention.minutes", "int", 10080, "", in_range(1, None)),
     _k("offsets.retention.check.interval.ms", "long", 600000, "", in_range(1, None)),
     _k("offsets.commit.timeout.ms", "int", 5000, "", in_range(1, None)),

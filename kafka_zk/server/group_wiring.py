@@ -18,10 +18,8 @@ Theory of operation (Kafka 2.x ``KafkaServer`` + ``KafkaApis`` + ``GroupMetadata
   live brokers)``, ``cleanup.policy=compact``, ``compression.type=producer`` and
   ``segment.bytes=offsets.topic.segment.bytes``. The partition count the coordinator hashes groups with is
   the existing topic's when there is one (read from ZooKeeper at start), else the config's.
-* Partitions of deleted topics lose their committed offsets: a StopReplica that deletes partitions this
-  broker hosted calls ``on_partitions_deleted``. (Kafka learns deletions from UpdateMetadata, which reaches
-  every broker; the broker offers no UpdateMetadata hook yet, so a coordinator that hosted no replica of a
-  deleted topic keeps its offsets until retention removes them.)
+* Partitions of deleted topics lose their committed offsets: as in Kafka, every broker learns a deletion
+  from the controller's UpdateMetadata (leader -2), and the coordinator drops the offsets it holds for them.
 
 Handlers reach the coordinator as ``broker.group_coordinator`` (``None`` until started); the helpers at the
 bottom hold what several group handlers share.
@@ -59,6 +57,7 @@ async def start_group_coordinator(broker: Any) -> None:
     broker.group_coordinator = coordinator
     broker.on_leader_and_isr.append(lambda req: _on_leader_and_isr(broker, coordinator, req))
     broker.on_stop_replica.append(lambda req: _on_stop_replica(broker, coordinator, req))
+    broker.on_partitions_deleted.append(lambda tps: _drop_offsets_of(coordinator, tps))
     # LeaderAndIsr may have arrived between registration and now: adopt what we already lead.
     for tp, partition in list(broker.replica_manager.partitions.items()):
         if tp.topic == GROUP_METADATA_TOPIC_NAME and partition.is_leader:
@@ -127,14 +126,15 @@ def _became_leader(coordinator: GroupCoordinator, partition: int) -> None:
 
 
 def _on_stop_replica(broker: Any, coordinator: GroupCoordinator, req: StopReplicaRequest) -> None:
-    deleted: list[TopicPartition] = []
     manager = coordinator.manager
     for ps in req.partition_states:
         if ps.topic == GROUP_METADATA_TOPIC_NAME:
             if manager.is_partition_owned(ps.partition) or ps.partition in manager.loading_partitions:
                 coordinator.on_resigned(ps.partition)
-        elif ps.delete_partition:
-            deleted.append(TopicPartition(ps.topic, ps.partition))
+
+
+def _drop_offsets_of(coordinator: GroupCoordinator, deleted: list[TopicPartition]) -> None:
+    deleted = [tp for tp in deleted if tp.topic != GROUP_METADATA_TOPIC_NAME]
     if deleted:
         task = asyncio.get_running_loop().create_task(coordinator.on_partitions_deleted(deleted), name="offsets-of-deleted-partitions")
         _background.add(task)  # the loop keeps only a weak reference to a task
