@@ -122,10 +122,13 @@ class KafkaBroker:
     async def topic_config(self, topic: str) -> LogConfig:
         cfg = self._topic_configs.get(topic)
         if cfg is None:
-            overrides = await self.zk_call(self.zk.get_entity_config, "topics", topic)  # type: ignore[union-attr]
-            cfg = self._log_config_with(overrides)
-            self._topic_configs[topic] = cfg
+            cfg = self._topic_configs[topic] = await self.fresh_topic_config(topic)
         return cfg
+
+    async def fresh_topic_config(self, topic: str) -> LogConfig:
+        """The topic's config as ZooKeeper has it now (bypassing the cache the logs use)."""
+        overrides = await self.zk_call(self.zk.get_entity_config, "topics", topic)  # type: ignore[union-attr]
+        return self._log_config_with(overrides)
 
     def _log_config_with(self, overrides: dict[str, str]) -> LogConfig:
         assert self._default_log_config is not None

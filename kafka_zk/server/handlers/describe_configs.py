@@ -30,7 +30,9 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
             if not broker.metadata_cache.contains_topic(res.resource_name):
                 results.append(_error(res, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic '{res.resource_name}' does not exist"))
                 continue
-            cfg = await broker.topic_config(res.resource_name)
+            # Read ZooKeeper every time, as Kafka does: a describe right after AlterConfigs must see the write,
+            # even before this broker processed the change notification.
+            cfg = await broker.fresh_topic_config(res.resource_name)
             entries = []
             for name, value in cfg.to_props().items():
                 if keys is not None and name not in keys:
