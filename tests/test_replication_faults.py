@@ -186,3 +186,44 @@ def test_unclean_election_can_lose_acked_writes(cluster_factory: Any) -> None:
     # and the loss was announced loudly
     log_text = "".join(Path(b.log_path).read_text(errors="replace") for b in cluster)
     assert "unclean" in log_text.lower()
+
+
+def _describe_isr(cluster: Any, topic: str) -> dict[int, list[int]]:
+    """Partition -> ISR, as ``kafka-zk topics --describe`` prints it (Kafka's format)."""
+    import re
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "kafka_zk", "topics", "--zookeeper", cluster.zookeeper_connect, "--describe", "--topic", topic],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout
+    rows = re.findall(r"Partition: (\d+)\tLeader: (-?\d+)\tReplicas: ([\d,]+)\tIsr: ([\d,]*)", out)
+    assert rows, out
+    return {int(p): [int(x) for x in isr.split(",") if x] for p, _, _, isr in rows}
+
+
+@pytest.mark.slow
+def test_isr_shrinks_and_expands_in_describe_when_a_follower_pauses(cluster_factory: Any) -> None:
+    cluster = cluster_factory(3, {"replica.lag.time.max.ms": "2000", "zookeeper.session.timeout.ms": "30000"})
+    create_topic(cluster.bootstrap_servers, "isr", partitions=3, rf=3)
+    from test_cluster_faults import produce_acked
+
+    assert all(sorted(isr) == [0, 1, 2] for isr in _describe_isr(cluster, "isr").values())
+    follower = 2  # follows partitions 0 and 1, leads partition 2 (modulo placement)
+    cluster.kill(follower, "STOP")
+    try:
+        # keep the leaders busy so the paused follower falls behind (an idle follower at the leader's end stays in)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            produce_acked(cluster.bootstrap_servers, "isr", [b"x"] * 20, partition=0)
+            produce_acked(cluster.bootstrap_servers, "isr", [b"x"] * 20, partition=1)
+            isr = _describe_isr(cluster, "isr")
+            if follower not in isr[0] and follower not in isr[1]:
+                break
+            time.sleep(0.3)
+        assert follower not in isr[0] and follower not in isr[1], f"ISR did not shrink: {isr}"
+    finally:
+        cluster.kill(follower, "CONT")
+    wait_until(lambda: all(sorted(i) == [0, 1, 2] for i in _describe_isr(cluster, "isr").values()), timeout=60,
+               message="the resumed follower did not rejoin the ISR")
