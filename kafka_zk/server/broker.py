@@ -21,6 +21,7 @@ close the ZooKeeper session (the ephemeral registration disappears, the controll
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from typing import Any, Callable
 
@@ -333,6 +334,12 @@ class KafkaBroker:
         self.config_manager = DynamicConfigManager(self)
         await self.config_manager.start()
         self._start_periodic_tasks()
+        # Everything allocated so far lives as long as the broker: keep it out of the cyclic collector's
+        # scans, and collect the young generation less often (the event loop allocates many short-lived
+        # futures) — both shorten GC pauses, which show up directly as request latency.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
         self.events.emit("broker.started", broker_id=self.broker_id, listeners={k: f"{h}:{p}" for k, (h, p) in self.bound.items()})
         log.info("broker started", broker_id=self.broker_id, epoch=self.broker_epoch, listeners=self.bound)
 
@@ -410,16 +417,27 @@ class KafkaBroker:
         log.info("registered broker", broker_id=self.broker_id, broker_epoch=self.broker_epoch)
 
     def _start_periodic_tasks(self) -> None:
+        """Log housekeeping. Each job runs in a worker thread: checkpoints and flushes fsync, and an fsync on the
+        event loop would stall every request of the broker for its duration."""
         cfg = self.config
         lm = self.log_manager
         assert lm is not None
         loop = asyncio.get_running_loop()
-        self._tasks.append(periodic(lm.checkpoint_high_watermarks, cfg["replica.high.watermark.checkpoint.interval.ms"], "hw-checkpoint"))
-        self._tasks.append(periodic(lm.checkpoint_recovery_points, cfg["log.flush.offset.checkpoint.interval.ms"] or 60000, "recovery-point-checkpoint"))
-        self._tasks.append(periodic(lambda: lm.flush_dirty(self.clock.time_ms()), 1000, "log-flusher"))
-        self._tasks.append(periodic(lambda: lm.run_retention(self.clock.time_ms()), cfg["log.retention.check.interval.ms"], "log-retention"))
+
+        def in_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
+            return lambda: loop.run_in_executor(None, fn)
+
+        now = self.clock.time_ms
+        jobs: list[tuple[Callable[[], Any], Any, str]] = [
+            (lm.checkpoint_high_watermarks, cfg["replica.high.watermark.checkpoint.interval.ms"], "hw-checkpoint"),
+            (lm.checkpoint_recovery_points, cfg["log.flush.offset.checkpoint.interval.ms"] or 60000, "recovery-point-checkpoint"),
+            (lambda: lm.flush_dirty(now()), 1000, "log-flusher"),
+            (lambda: lm.run_retention(now()), cfg["log.retention.check.interval.ms"], "log-retention"),
+        ]
         if cfg["log.cleaner.enable"]:
-            self._tasks.append(periodic(lambda: loop.run_in_executor(None, lm.run_cleaner_once), cfg["log.cleaner.backoff.ms"] or 15000, "log-cleaner"))
+            jobs.append((lm.run_cleaner_once, cfg["log.cleaner.backoff.ms"] or 15000, "log-cleaner"))
+        for fn, interval, name in jobs:
+            self._tasks.append(periodic(in_thread(fn), interval, name))
 
     # ---- shutdown ------------------------------------------------------------------------------------
 
