@@ -129,3 +129,28 @@ def test_taken_broker_id_is_refused(cluster_factory: Any, tmp_path: Path) -> Non
     assert out.returncode == 1
     assert "broker.id" in out.stderr and "already" in out.stderr
     assert cluster.broker(0).is_running()
+
+
+def test_generated_broker_id_comes_from_seqid_and_survives_restarts(zk_chroot: str, tmp_path: Path) -> None:
+    """broker.id unset: the first id is reserved.broker.max.id + the /brokers/seqid version (1001), recorded
+    in meta.properties so a restart keeps it (Kafka's getOrGenerateBrokerId)."""
+    from kafka_zk.launch.ports import free_ports
+
+    port, control = free_ports(2)
+    cfg = tmp_path / "server.properties"
+    cfg.write_text(f"zookeeper.connect={zk_chroot}\nlog.dirs={tmp_path / 'data'}\n"
+                   f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{control}\n")
+    zk = KafkaZkClient(zk_chroot, session_timeout_ms=10000).start()
+    try:
+        for _ in range(2):
+            proc = subprocess.Popen([sys.executable, "-m", "kafka_zk", "broker", "--config", str(cfg)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                wait_until(lambda: zk.get_broker_ids() == [1001], timeout=30, message="no broker 1001 registered")
+            finally:
+                proc.terminate()
+                proc.wait(timeout=60)
+            wait_until(lambda: zk.get_broker_ids() == [], timeout=30)
+        assert "broker.id=1001" in (tmp_path / "data" / "meta.properties").read_text()
+    finally:
+        zk.close()
