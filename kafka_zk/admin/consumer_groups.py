@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from kafka_zk.admin.common import UsageError
+
 from kafka_zk.client.connection import KafkaConnection
 from kafka_zk.client.errors import KafkaConnectionError, KafkaRequestTimeoutError
 from kafka_zk.common.errors import ErrorCode
@@ -51,10 +53,6 @@ PROG = "kafka-zk consumer-groups"
 MISSING = "-"
 EARLIEST, LATEST = -2, -1
 RETRIABLE = {ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.NOT_COORDINATOR}
-
-
-class UsageError(Exception):
-    """A bad argument: one line, exit code 2."""
 
 
 class CommandError(Exception):

@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import Any
 
+from kafka_zk.admin.common import UsageError, add_zookeeper_argument, require_zookeeper
+
 PROG = "kafka-zk leader-election"
-
-
-class UsageError(Exception):
-    """A bad argument or input file: one line, exit code 2."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("leader-election", help="elect preferred replicas as leaders (ZooKeeper mode)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--zookeeper", default=os.environ.get("KAFKA_ZK_CONNECT"), metavar="HOST:PORT[/CHROOT]",
-                   help="ZooKeeper connect string (default: $KAFKA_ZK_CONNECT)")
+    add_zookeeper_argument(p)
     p.add_argument("--bootstrap-server", help=argparse.SUPPRESS)
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--preferred", action="store_const", const="preferred", dest="election_type",
@@ -88,8 +84,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if args.bootstrap_server:
             raise UsageError("--bootstrap-server (ElectLeaders) is not supported yet; use --zookeeper HOST:PORT")
-        if not args.zookeeper:
-            raise UsageError("no ZooKeeper given (use --zookeeper HOST:PORT[/chroot] or set KAFKA_ZK_CONNECT)")
+        require_zookeeper(args)
         if (args.election_type or "preferred") != "preferred":
             raise UsageError("ZooKeeper mode only runs preferred elections; unclean elections need ElectLeaders "
                              "(--bootstrap-server), which is not supported yet")

@@ -20,22 +20,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any, Mapping, Sequence
 
+from kafka_zk.admin.common import UsageError, add_zookeeper_argument, require_zookeeper
+
 PROG = "kafka-zk reassign-partitions"
-
-
-class UsageError(Exception):
-    """A bad argument or input file: one line, exit code 2."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("reassign-partitions", help="move partition replicas between brokers",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--zookeeper", default=os.environ.get("KAFKA_ZK_CONNECT"), metavar="HOST:PORT[/CHROOT]",
-                   help="ZooKeeper connect string (default: $KAFKA_ZK_CONNECT)")
+    add_zookeeper_argument(p)
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--generate", action="store_true", help="propose an assignment (changes nothing)")
     mode.add_argument("--execute", action="store_true", help="start the reassignment in F")
@@ -127,8 +123,7 @@ def _run(args: argparse.Namespace) -> int:
 
     quiet_kazoo()
     try:
-        if not args.zookeeper:
-            raise UsageError("no ZooKeeper given (use --zookeeper HOST:PORT[/chroot] or set KAFKA_ZK_CONNECT)")
+        require_zookeeper(args)
         if args.generate:
             if not args.topics_to_move_json_file or not args.broker_list:
                 raise UsageError("--generate needs --topics-to-move-json-file and --broker-list")

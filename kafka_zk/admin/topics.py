@@ -33,6 +33,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
+from kafka_zk.admin.common import UsageError
+
 from kafka_zk.common.config import ConfigError, parse_kv_args
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.topic_names import has_collision_chars, is_internal, validate_topic_name
@@ -43,10 +45,6 @@ COLLISION_WARNING = ("WARNING: Due to limitations in metric names, topics with a
 PARTITIONS_WARNING = ("WARNING: If partitions are increased for a topic that has a key, the partition logic or "
                       "ordering of the messages will be affected")
 ACTIONS = ("create", "list", "describe", "delete", "alter")
-
-
-class UsageError(Exception):
-    """A bad argument: one line, exit code 2."""
 
 
 class OperationError(Exception):

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
+
+from kafka_zk.admin.common import NO_ZOOKEEPER, add_zookeeper_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("zk-tree", help="print the ZooKeeper tree with decoded Kafka payloads",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--zookeeper", default=os.environ.get("KAFKA_ZK_CONNECT"), metavar="HOST:PORT[/CHROOT]",
-                   help="ZooKeeper connect string (default: $KAFKA_ZK_CONNECT)")
+    add_zookeeper_argument(p)
     p.add_argument("path", nargs="?", default="/", help="subtree to print (default: /)")
     p.add_argument("--json", action="store_true", help="JSON array of znodes with decoded records")
     p.add_argument("--all", action="store_true", help="include ZooKeeper's own /zookeeper subtree")
@@ -31,8 +31,7 @@ def _run(args: argparse.Namespace) -> int:
     prog = "kafka-zk zk-tree"
     quiet_kazoo()
     if not args.zookeeper:
-        print(f"{prog}: error: no ZooKeeper given (use --zookeeper HOST:PORT[/chroot] or set KAFKA_ZK_CONNECT)",
-              file=sys.stderr)
+        print(f"{prog}: error: {NO_ZOOKEEPER}", file=sys.stderr)
         return 2
     path = args.path if args.path == "/" else "/" + args.path.strip("/")
     try:

@@ -489,13 +489,9 @@ class GroupCoordinator:
             return SyncResult(ErrorCode.REBALANCE_IN_PROGRESS)
         if error is not None:
             return SyncResult(error)
-        group = self.manager.get_group(group_id)
-        if group is None:
-            return SyncResult(ErrorCode.UNKNOWN_MEMBER_ID)
-        if group.is_(State.DEAD):
-            return SyncResult(ErrorCode.COORDINATOR_NOT_AVAILABLE)
-        if not group.has(member_id):
-            return SyncResult(ErrorCode.UNKNOWN_MEMBER_ID)
+        group = self._member_group(group_id, member_id)
+        if isinstance(group, ErrorCode):
+            return SyncResult(group)
         if generation_id != group.generation_id:
             return SyncResult(ErrorCode.ILLEGAL_GENERATION)
         member = group.get(member_id)
@@ -558,6 +554,18 @@ class GroupCoordinator:
                 # Its session may have "expired" while it waited (waiting counts as alive): restart it.
                 self._schedule_heartbeat_expiration(group, member)
 
+    def _member_group(self, group_id: str, member_id: str) -> GroupMetadata | ErrorCode:
+        """The group of a known member, or the error Kafka answers: UNKNOWN_MEMBER_ID (no such group or
+        member) or COORDINATOR_NOT_AVAILABLE (the group is being removed)."""
+        group = self.manager.get_group(group_id)
+        if group is None:
+            return ErrorCode.UNKNOWN_MEMBER_ID
+        if group.is_(State.DEAD):
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        if not group.has(member_id):
+            return ErrorCode.UNKNOWN_MEMBER_ID
+        return group
+
     # ================================================================================== Heartbeat / LeaveGroup
 
     def heartbeat(self, group_id: str, member_id: str, generation_id: int) -> ErrorCode:
@@ -567,13 +575,9 @@ class GroupCoordinator:
             return ErrorCode.NONE  # the group is loading: answer blindly, as Kafka does
         if error is not None:
             return error
-        group = self.manager.get_group(group_id)
-        if group is None:
-            return ErrorCode.UNKNOWN_MEMBER_ID
-        if group.is_(State.DEAD):
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        if not group.has(member_id):
-            return ErrorCode.UNKNOWN_MEMBER_ID
+        group = self._member_group(group_id, member_id)
+        if isinstance(group, ErrorCode):
+            return group
         if generation_id != group.generation_id:
             return ErrorCode.ILLEGAL_GENERATION
         if group.is_(State.EMPTY):
@@ -588,13 +592,9 @@ class GroupCoordinator:
         error = self._validate_group_status(group_id, _Api.LEAVE_GROUP)
         if error is not None:
             return error
-        group = self.manager.get_group(group_id)
-        if group is None:
-            return ErrorCode.UNKNOWN_MEMBER_ID
-        if group.is_(State.DEAD):
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        if not group.has(member_id):
-            return ErrorCode.UNKNOWN_MEMBER_ID
+        group = self._member_group(group_id, member_id)
+        if isinstance(group, ErrorCode):
+            return group
         member = group.get(member_id)
         self._cancel_heartbeat(member, leaving=True)
         log.info("member left group", group=group_id, member=member_id)

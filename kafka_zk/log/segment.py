@@ -272,15 +272,19 @@ class LogSegment:
             log.warning("rebuilding corrupt index", segment=self.log_path, error=str(e))
             self.rebuild_indexes()
 
-    def rebuild_indexes(self) -> None:
-        """Recreate both indexes from the batch headers (no CRC check: the data is not in question)."""
-        active = self.active
+    def _reset_indexes(self) -> None:
+        """Empty, writable indexes and no known timestamps: the start of a rebuild or a recovery scan."""
         self.offset_index.make_writable(self.max_index_size)
         self.time_index.make_writable(self.max_index_size)
         self.offset_index.reset()
         self.time_index.reset()
         self.max_timestamp_so_far = -1
         self.offset_of_max_timestamp_so_far = self.base_offset
+
+    def rebuild_indexes(self) -> None:
+        """Recreate both indexes from the batch headers (no CRC check: the data is not in question)."""
+        active = self.active
+        self._reset_indexes()
         last_index_entry = 0
         end = 0
         for loc in self.iter_headers(0):
@@ -359,12 +363,7 @@ class LogSegment:
     # ------------------------------------------------------------------ recovery / truncation
     def recover(self, on_batch: Callable[[BatchHeader], None] | None = None) -> RecoveryResult:
         """Validate every batch, rebuild both indexes, cut the file at the first invalid or torn batch."""
-        self.offset_index.make_writable(self.max_index_size)
-        self.time_index.make_writable(self.max_index_size)
-        self.offset_index.reset()
-        self.time_index.reset()
-        self.max_timestamp_so_far = -1
-        self.offset_of_max_timestamp_so_far = self.base_offset
+        self._reset_indexes()
         valid = 0
         last_index_entry = 0
         next_offset = self.base_offset
