@@ -383,13 +383,12 @@ class KafkaBroker:
         endpoint = ControlEndpoint(self)
         self._control_runner = web.AppRunner(endpoint.app, access_log=None, handle_signals=False)
         await self._control_runner.setup()
-        site = web.TCPSite(self._control_runner, control.host or None, control.port, reuse_address=True)
         try:
-            await site.start()
+            sock = socket.create_server((control.host or "", control.port), reuse_port=False)
         except OSError as e:
             raise BrokerStartupError(f"cannot listen on {control}: {e.strerror}") from None
-        server = site._server
-        port = server.sockets[0].getsockname()[1] if server is not None and server.sockets else control.port  # type: ignore[union-attr]
+        port = sock.getsockname()[1]
+        await web.SockSite(self._control_runner, sock).start()
         self.bound[control_name] = _advertise(advertised.get(control_name, control), port)
 
     def registration(self) -> BrokerRegistration:
