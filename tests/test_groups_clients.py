@@ -90,7 +90,7 @@ def kafka_python():
     c.subscribe(cfg["topics"])
     last = None
     while not stop:
-        batch = c.poll(200)
+        batch = c.poll(1000)  # long poll timeouts: see docs/consumer-groups.md, known client issues
         recs = [(m.topic, m.partition, m.offset, m.value.decode()) for ms in batch.values() for m in ms]
         last = report(recs, [(tp.topic, tp.partition) for tp in c.assignment()], last)
         if recs and not cfg["auto_commit"]:

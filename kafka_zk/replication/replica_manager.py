@@ -182,7 +182,7 @@ class ReplicaManager:
                     continue
                 p = self.partitions.get(tp)
                 if p is not None and st.leader_epoch <= p.leader_epoch:
-                    log.info(
+                    log.debug(  # routine: the controller resends unchanged states, as Kafka's does
                         "ignoring LeaderAndIsr with an old leader epoch",
                         topic=st.topic,
                         partition=st.partition,
