@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kafka_zk.admin.common import quiet_kazoo
 from kafka_zk.common.config import ConfigError, parse_kv_args
 from kafka_zk.launch.cluster import ClusterError, LocalCluster
 
@@ -65,6 +66,7 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    quiet_kazoo()
     try:
         rows = LocalCluster(args.dir).status()
     except ClusterError as e:
@@ -97,6 +99,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
+    quiet_kazoo()
     try:
         LocalCluster(args.dir).down()
     except ClusterError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 NO_ZOOKEEPER = "no ZooKeeper given (use --zookeeper HOST:PORT[/chroot] or set KAFKA_ZK_CONNECT)"
@@ -22,3 +23,9 @@ def require_zookeeper(args: argparse.Namespace) -> str:
     if not args.zookeeper:
         raise UsageError(NO_ZOOKEEPER)
     return str(args.zookeeper)
+
+
+def quiet_kazoo() -> None:
+    """A one-shot tool reports a connection failure itself, in one line; kazoo's per-retry warnings are noise."""
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("kazoo").setLevel(logging.CRITICAL)

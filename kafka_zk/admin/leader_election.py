@@ -77,7 +77,7 @@ def _select(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kafka_zk.admin.zk_tree import quiet_kazoo
+    from kafka_zk.admin.common import quiet_kazoo
     from zk_layout import ElectionInProgressError, KafkaZkClient, ZkLayoutError
 
     quiet_kazoo()

@@ -118,7 +118,7 @@ def parse_broker_list(text: str) -> list[int]:
 # -- running -----------------------------------------------------------------------------------------
 
 def _run(args: argparse.Namespace) -> int:
-    from kafka_zk.admin.zk_tree import quiet_kazoo
+    from kafka_zk.admin.common import quiet_kazoo
     from zk_layout import KafkaZkClient, ZkLayoutError
 
     quiet_kazoo()

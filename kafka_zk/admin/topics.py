@@ -335,7 +335,7 @@ def _warn_collision(topic: str) -> None:
 
 def run_zookeeper(req: Request) -> None:
     """Carry out ``req`` against ZooKeeper. Raises OperationError / UsageError."""
-    from kafka_zk.admin.zk_tree import quiet_kazoo
+    from kafka_zk.admin.common import quiet_kazoo
     from kafka_zk.server.admin_zk import TopicAdmin
     from zk_layout import KafkaZkClient, ZkLayoutError
 

@@ -8,10 +8,9 @@ prints every znode with its decoded record instead. The ``/zookeeper`` subtree i
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from kafka_zk.admin.common import NO_ZOOKEEPER, add_zookeeper_argument
+from kafka_zk.admin.common import NO_ZOOKEEPER, add_zookeeper_argument, quiet_kazoo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,9 +56,3 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     finally:
         zk.close()
-
-
-def quiet_kazoo() -> None:
-    """A one-shot tool reports a connection failure itself, in one line; kazoo's per-retry warnings are noise."""
-    if logging.getLogger().level > logging.DEBUG:
-        logging.getLogger("kazoo").setLevel(logging.CRITICAL)

@@ -77,7 +77,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from kafka_zk.admin.zk_tree import quiet_kazoo
+    from kafka_zk.admin.common import quiet_kazoo
     from zk_layout import KafkaZkClient, ZkLayoutError
 
     quiet_kazoo()

@@ -262,15 +262,15 @@ class LocalCluster:
 
     # ---- observation ---------------------------------------------------------------------------------
 
-    def _zk(self) -> Any:
+    def _zk(self, timeout_s: float | None = None) -> Any:
         from zk_layout.client import KafkaZkClient
 
         zk = KafkaZkClient(self.zookeeper_connect, session_timeout_ms=10000)
-        zk.start()
+        zk.start(timeout_s)
         return zk
 
-    def registered_brokers_and_controller(self) -> tuple[list[int], int | None]:
-        zk = self._zk()
+    def registered_brokers_and_controller(self, timeout_s: float | None = None) -> tuple[list[int], int | None]:
+        zk = self._zk(timeout_s)
         try:
             return zk.get_broker_ids(), zk.get_controller_id()
         finally:
@@ -339,7 +339,7 @@ class LocalCluster:
 
     def status(self) -> list[dict[str, Any]]:
         try:
-            registered, controller = self.registered_brokers_and_controller()
+            registered, controller = self.registered_brokers_and_controller(timeout_s=3.0)
         except Exception:  # ZooKeeper down: still report the processes
             registered, controller = [], None
         rows = []
