@@ -28,12 +28,19 @@ class DelayedOperation:
     def __init__(self) -> None:
         self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.keys: list[Hashable] = []
+        self._completed = False
 
     @property
     def done(self) -> bool:
         return self.future.done()
 
+    @property
+    def completed(self) -> bool:
+        """True when ``complete()`` ran (a timeout also resolves the future, but does not complete it)."""
+        return self._completed
+
     def complete(self) -> None:
+        self._completed = True
         if not self.future.done():
             self.future.set_result(None)
 
@@ -49,7 +56,7 @@ class CallbackOperation(DelayedOperation):
         self._check = check
 
     def try_complete(self) -> bool:
-        if self.done:
+        if self._completed:
             return True
         if self._check():
             self.complete()
@@ -96,14 +103,23 @@ class Purgatory:
             self.wake(key)
 
     async def wait(self, op: DelayedOperation, keys: Iterable[Hashable], timeout_ms: int) -> bool:
-        """Complete now if possible, else park until woken or ``timeout_ms``. Returns True if completed."""
+        """Complete now if possible, else park until woken or ``timeout_ms``. Returns True if completed.
+
+        One timer handle per parked operation (not ``wait_for``, which adds a task and futures): this runs
+        for every acks=all produce and every long-polling fetch."""
         if op.try_complete():
             return True
         self.watch(op, keys)
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(timeout_ms / 1000.0, _expire, op.future)
         try:
-            await asyncio.wait_for(asyncio.shield(op.future), timeout_ms / 1000.0)
-            return True
-        except asyncio.TimeoutError:
-            return op.try_complete()
+            await op.future
         finally:
+            timer.cancel()
             self.unwatch(op)
+        return op.completed or op.try_complete()
+
+
+def _expire(future: "asyncio.Future[None]") -> None:
+    if not future.done():
+        future.set_result(None)

@@ -321,12 +321,15 @@ class ReplicaManager:
         if max_wait_ms <= 0 or self._satisfied(results, min_bytes):
             return results
         kind = WAKE_LEO if is_follower else WAKE_HW
+        latest = [results]
 
         def check() -> bool:
-            return self._satisfied(self._read_all(is_follower, max_bytes, partitions), min_bytes)
+            latest[0] = self._read_all(is_follower, max_bytes, partitions)
+            return self._satisfied(latest[0], min_bytes)
 
         op = CallbackOperation(check)
-        await self.fetch_purgatory.wait(op, [(fp.tp, kind) for fp in partitions], max_wait_ms)
+        if await self.fetch_purgatory.wait(op, [(fp.tp, kind) for fp in partitions], max_wait_ms):
+            return latest[0]  # what the completing check read; anything appended since goes in the next fetch
         return self._read_all(is_follower, max_bytes, partitions)
 
     @staticmethod
