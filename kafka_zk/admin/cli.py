@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 from typing import Sequence
 
@@ -45,10 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", default="logfmt", choices=("logfmt", "json"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in SUBCOMMAND_MODULES:
-        modname = f"kafka_zk.admin.{name}"
-        if importlib.util.find_spec(modname) is None:
-            continue  # not built yet
-        importlib.import_module(modname).register(sub)
+        importlib.import_module(f"kafka_zk.admin.{name}").register(sub)
     return parser
 
 

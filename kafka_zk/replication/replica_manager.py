@@ -1,5 +1,7 @@
 """The broker's replicas: applies the controller's decisions and serves produce and fetch (Kafka ``ReplicaManager``).
 
+* Control requests arrive already fenced: the broker's control endpoint rejects any request from a controller
+  epoch older than the newest it has seen (STALE_CONTROLLER_EPOCH) before it gets here.
 * **LeaderAndIsr** (from the controller): per partition, accept the state only if its leader epoch is newer
   than ours (else STALE_CONTROLLER_EPOCH for that partition); create the log if needed (with the topic's config
   read from ``/config/topics/<t>``); become leader (stop fetching, record the new epoch in the leader-epoch
@@ -35,14 +37,14 @@ from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.regions import FileRegion
-from kafka_zk.common.tasks import periodic
+from kafka_zk.common.tasks import periodic, spawn
+from kafka_zk.common.topic_names import is_internal
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.replication.partition import IsrProposal, Partition
 from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, CallbackOperation, Purgatory
 
 log = get_logger(__name__)
 
-INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 ISR_CHANGE_CHECK_MS = 2500
 ISR_CHANGE_QUIET_MS = 5000
 ISR_CHANGE_MAX_DELAY_MS = 60000
@@ -109,7 +111,6 @@ class ReplicaManager:
         self.events = events
         self._topic_config = topic_config  # topic -> LogConfig (broker defaults + /config/topics overrides)
         self.partitions: dict[TopicPartition, Partition] = {}
-        self.controller_epoch = -1
         self.produce_purgatory = Purgatory("produce")
         self.fetch_purgatory = Purgatory("fetch")
         self.fetchers: Any = None  # ReplicaFetcherManager, set by the broker (needs the network client)
@@ -162,15 +163,6 @@ class ReplicaManager:
 
     async def become_leader_or_follower(self, req: LeaderAndIsrRequest) -> LeaderAndIsrResponse:
         async with self._control_lock:
-            if req.controller_epoch < self.controller_epoch:
-                log.warning(
-                    "ignoring LeaderAndIsr from a stale controller",
-                    controller_id=req.controller_id,
-                    epoch=req.controller_epoch,
-                    current_epoch=self.controller_epoch,
-                )
-                return LeaderAndIsrResponse(ErrorCode.STALE_CONTROLLER_EPOCH, [])
-            self.controller_epoch = req.controller_epoch
             endpoints = {ll.broker_id: (ll.host, ll.port) for ll in req.live_leaders}
             errors: list[PartitionError] = []
             leaders: list[tuple[Partition, LeaderAndIsrPartitionState]] = []
@@ -220,7 +212,7 @@ class ReplicaManager:
 
     async def _create_partition(self, tp: TopicPartition) -> Partition:
         config = await self._topic_config(tp.topic)
-        log_ = self.log_manager.get_log(tp) or self.log_manager.get_or_create_log(tp, config)
+        log_ = self.log_manager.get_or_create_log(tp, config)
         p = Partition(tp, self.broker_id, self.clock, self.events, log_, self.config.replica_lag_time_max_ms)
         p.on_high_watermark = self._on_hw
         self.partitions[tp] = p
@@ -228,9 +220,6 @@ class ReplicaManager:
 
     async def stop_replicas(self, req: StopReplicaRequest) -> StopReplicaResponse:
         async with self._control_lock:
-            if req.controller_epoch < self.controller_epoch:
-                return StopReplicaResponse(ErrorCode.STALE_CONTROLLER_EPOCH, [])
-            self.controller_epoch = req.controller_epoch
             errors: list[PartitionError] = []
             for ps in req.partition_states:
                 tp = TopicPartition(ps.topic, ps.partition)
@@ -271,7 +260,7 @@ class ReplicaManager:
         results: dict[TopicPartition, ProduceResult] = {}
         waiting: dict[TopicPartition, tuple[Partition, int, int]] = {}
         for tp, batches in entries.items():
-            if tp.topic in INTERNAL_TOPICS and not internal_topics_allowed:
+            if is_internal(tp.topic) and not internal_topics_allowed:
                 results[tp] = ProduceResult(ErrorCode.INVALID_TOPIC_EXCEPTION, error_message=f"{tp.topic} is internal")
                 continue
             try:
@@ -424,9 +413,7 @@ class ReplicaManager:
                     self._schedule_isr_write(p, proposal)
 
     def _schedule_isr_write(self, p: Partition, proposal: IsrProposal) -> None:
-        task = asyncio.get_running_loop().create_task(self._write_isr(p, proposal))
-        self._isr_writes.add(task)
-        task.add_done_callback(self._isr_writes.discard)
+        spawn(self._write_isr(p, proposal), f"isr-write-{proposal.tp}", self._isr_writes)
 
     async def _write_isr(self, p: Partition, proposal: IsrProposal) -> None:
         from zk_layout.znodes import PartitionState

@@ -26,7 +26,6 @@ from typing import Any, Mapping
 from kafka_zk.common.config import ConfigDef, ConfigError, ConfigKey, in_range, one_of, parse_properties
 
 MAX_INT = 2**31 - 1
-MAX_LONG = 2**63 - 1
 
 
 def _k(name: str, type_: str, default: Any, doc: str = "", validator: Any = None) -> ConfigKey:

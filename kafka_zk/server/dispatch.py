@@ -40,16 +40,8 @@ HANDLER_MODULES = (
 
 
 def _load() -> dict[int, ModuleType]:
-    table: dict[int, ModuleType] = {}
-    for name in HANDLER_MODULES:
-        try:
-            mod = importlib.import_module(f"kafka_zk.server.handlers.{name}")
-        except ModuleNotFoundError as e:
-            if e.name == f"kafka_zk.server.handlers.{name}":
-                continue  # not built yet
-            raise
-        table[mod.API_KEY] = mod
-    return table
+    mods = [importlib.import_module(f"kafka_zk.server.handlers.{name}") for name in HANDLER_MODULES]
+    return {mod.API_KEY: mod for mod in mods}
 
 
 TABLE: dict[int, ModuleType] = _load()

@@ -33,6 +33,7 @@ from typing import Any, Iterable, Iterator
 from kafka_zk.common.control import LeaderAndIsrRequest, StopReplicaRequest
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.logging import get_logger
+from kafka_zk.common.tasks import spawn
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.coordinator import GROUP_METADATA_TOPIC_NAME, GroupCoordinator, GroupCoordinatorConfig
 from kafka_zk.coordinator.log_adapter import ReplicatedOffsetsLog
@@ -136,18 +137,10 @@ def _on_stop_replica(broker: Any, coordinator: GroupCoordinator, req: StopReplic
 def _drop_offsets_of(coordinator: GroupCoordinator, deleted: list[TopicPartition]) -> None:
     deleted = [tp for tp in deleted if tp.topic != GROUP_METADATA_TOPIC_NAME]
     if deleted:
-        task = asyncio.get_running_loop().create_task(coordinator.on_partitions_deleted(deleted), name="offsets-of-deleted-partitions")
-        _background.add(task)  # the loop keeps only a weak reference to a task
-        task.add_done_callback(_task_done)
+        spawn(coordinator.on_partitions_deleted(deleted), "offsets-of-deleted-partitions", _background)
 
 
-_background: set[asyncio.Task[Any]] = set()
-
-
-def _task_done(task: asyncio.Task[Any]) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.error("removing offsets of deleted partitions failed", exc_info=task.exception())
+_background: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
 
 
 # ---------------------------------------------------------------------------------------------- topic creation

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from kafka_zk.common.logging import get_logger
@@ -50,7 +50,6 @@ from kafka_zk.protocol.messages.api_versions import unsupported_version_response
 log = get_logger(__name__)
 
 INLINE_REGION_MAX = 64 * 1024
-WRITE_HIGH_WATER = 4 * 1024 * 1024
 MAX_PIPELINED_PRODUCES = 32
 
 
@@ -68,7 +67,6 @@ class RequestContext:
     connection: "KafkaConnection"
     # set by a handler to close the connection after this request (acks=0 produce errors, as Kafka does)
     close_after: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Dispatcher:
