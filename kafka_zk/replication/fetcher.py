@@ -82,7 +82,6 @@ class FetchState:
     leader_epoch: int
     truncating: bool = True
     delayed_until: float = 0.0
-    asked_epoch: int = UNDEFINED_EPOCH
 
     @property
     def tp(self) -> TopicPartition:
@@ -171,13 +170,14 @@ class ReplicaFetcher:
 
     async def _truncate(self, states: list[FetchState]) -> None:
         assert self._conn is not None
+        # We always ask about our latest epoch: after a partial truncation (KIP-279) the cache was truncated
+        # too, so "latest" is then the earlier epoch to ask about next.
+        asked = {s.tp: s.partition.log.leader_epoch_cache.latest_epoch for s in states}  # type: ignore[attr-defined]
         by_topic: dict[str, list[Any]] = {}
         for s in states:
-            lg = s.partition.log
-            s.asked_epoch = s.asked_epoch if s.asked_epoch != UNDEFINED_EPOCH else lg.leader_epoch_cache.latest_epoch  # type: ignore[attr-defined]
             by_topic.setdefault(s.tp.topic, []).append(
                 OffsetForLeaderEpochRequest.OffsetForLeaderPartition(
-                    partition=s.tp.partition, current_leader_epoch=s.leader_epoch, leader_epoch=s.asked_epoch
+                    partition=s.tp.partition, current_leader_epoch=s.leader_epoch, leader_epoch=asked[s.tp]
                 )
             )
         req = OffsetForLeaderEpochRequest(
@@ -198,12 +198,8 @@ class ReplicaFetcher:
                 a.leader_epoch, a.end_offset, lg.leader_epoch_cache.end_offset_for,  # type: ignore[attr-defined]
                 lg.log_end_offset, lg.high_watermark,  # type: ignore[attr-defined]
             )
-            self._truncate_log(s, offset, f"epoch {s.asked_epoch} ends at {a.end_offset} on leader {self.leader_id}")
-            if done:
-                s.truncating = False
-                s.asked_epoch = UNDEFINED_EPOCH
-            else:
-                s.asked_epoch = lg.leader_epoch_cache.latest_epoch  # type: ignore[attr-defined]
+            self._truncate_log(s, offset, f"epoch {asked[s.tp]} ends at {a.end_offset} on leader {self.leader_id}")
+            s.truncating = not done
 
     def _truncate_log(self, s: FetchState, offset: int, reason: str) -> None:
         lg = s.partition.log
