@@ -88,8 +88,8 @@ class Partition:
         self.fenced = False
         self.pending_isr = None
 
-    def make_leader(self, st: LeaderAndIsrPartitionState) -> bool:
-        """Become (or stay) leader with the state from LeaderAndIsr. Returns True if newly leader."""
+    def make_leader(self, st: LeaderAndIsrPartitionState) -> None:
+        """Become (or stay) leader with the state from LeaderAndIsr."""
         was_leader = self.leader_id == self.broker_id
         self._accept_state(st)
         now = self.clock.monotonic_ms()
@@ -117,11 +117,9 @@ class Partition:
             log_end_offset=log.log_end_offset,  # type: ignore[attr-defined]
         )
         self.maybe_increment_high_watermark()
-        return not was_leader
 
-    def make_follower(self, st: LeaderAndIsrPartitionState) -> bool:
-        """Follow ``st.leader``. Returns True if the leader changed (the fetcher must restart for us)."""
-        old_leader = self.leader_id
+    def make_follower(self, st: LeaderAndIsrPartitionState) -> None:
+        """Follow ``st.leader``; the replica manager (re)starts fetching, which truncates by leader epoch first."""
         self._accept_state(st)
         self.leader_id = st.leader
         self.isr = ()  # followers do not track the ISR (Kafka makeFollower)
@@ -133,7 +131,6 @@ class Partition:
             leader=st.leader,
             leader_epoch=self.leader_epoch,
         )
-        return old_leader != st.leader
 
     def fence(self, reason: str) -> None:
         """Stop acting as leader: ZooKeeper holds a newer leader epoch than ours."""

@@ -26,12 +26,10 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     for topic in req.topic_data:
         for pd in topic.partition_data:
             tp = TopicPartition(topic.name, pd.index)
-            records = pd.records
+            records = pd.records  # a writable view of the frame: the log stamps offsets into it in place
             if records is None or len(records) == 0:
                 invalid[tp] = ErrorCode.CORRUPT_MESSAGE
                 continue
-            if isinstance(records, memoryview) and records.readonly:
-                records = memoryview(bytearray(records))  # the log stamps offsets in place
             entries[tp] = records
     results = await broker.replica_manager.append_records(
         req.timeout_ms, req.acks, entries, internal_topics_allowed=False
