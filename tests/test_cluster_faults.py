@@ -226,3 +226,52 @@ def test_retried_idempotent_batch_is_written_once(shared_cluster: Any) -> None:
             await conn.close()
 
     asyncio.run(run())
+
+
+# ---- control plane fencing -------------------------------------------------------------------------------
+
+
+def test_broker_refuses_control_requests_from_a_stale_controller_or_for_an_old_incarnation(shared_cluster: Any) -> None:
+    import urllib.error
+    import urllib.request
+
+    from kafka_zk.common.control import (
+        LeaderAndIsrPartitionState,
+        LeaderAndIsrRequest,
+        LeaderAndIsrResponse,
+        decode_control,
+        encode_control,
+    )
+
+    create_topic(shared_cluster.bootstrap_servers, "fenced", partitions=1, rf=3)
+    zk = zk_client(shared_cluster)
+    try:
+        epoch, _ = zk.get_controller_epoch()
+        before = partition_state(zk, "fenced", 0)
+        victim = next(b for b in before.isr if b != before.leader)
+        registration = zk.get_broker_and_epoch(victim)
+        assert registration is not None
+        broker_epoch = registration[1]
+    finally:
+        zk.close()
+    url = f"http://127.0.0.1:{shared_cluster.broker(victim).control_port}/control/leader_and_isr"
+
+    def send(controller_epoch: int, epoch_of_broker: int) -> LeaderAndIsrResponse:
+        # "become leader of fenced-0 with a higher leader epoch": harmful if it were accepted
+        req = LeaderAndIsrRequest(0, controller_epoch, epoch_of_broker, [LeaderAndIsrPartitionState(
+            "fenced", 0, controller_epoch, victim, before.leader_epoch + 10, [victim], 99, list(before.isr))], [])
+        with urllib.request.urlopen(urllib.request.Request(url, data=encode_control(req), method="POST"), timeout=10) as r:
+            return decode_control(r.read(), expect=LeaderAndIsrResponse)
+
+    assert send(epoch - 1, broker_epoch).error_code == ErrorCode.STALE_CONTROLLER_EPOCH
+    assert send(epoch, broker_epoch - 1).error_code == ErrorCode.STALE_BROKER_EPOCH
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        urllib.request.urlopen(urllib.request.Request(url, data=b"\x93garbage", method="POST"), timeout=10)
+    assert bad.value.code == 400
+    # nothing changed: the victim still follows, and producing through the real leader still works
+    zk = zk_client(shared_cluster)
+    try:
+        assert partition_state(zk, "fenced", 0) == before
+    finally:
+        zk.close()
+    assert produce_acked(shared_cluster.bootstrap_servers, "fenced", [b"still-fine"]) == [0]

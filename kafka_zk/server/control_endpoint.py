@@ -48,17 +48,29 @@ class ControlEndpoint:
         self.app = web.Application(client_max_size=256 * 1024 * 1024)
         self.app.add_routes(
             [
-                web.post("/control/leader_and_isr", self._wrap(LeaderAndIsrRequest, self._leader_and_isr)),
-                web.post("/control/update_metadata", self._wrap(UpdateMetadataRequest, self._update_metadata)),
-                web.post("/control/stop_replica", self._wrap(StopReplicaRequest, self._stop_replica)),
-                web.post("/control/controlled_shutdown", self._wrap(ControlledShutdownRequest, self._controlled_shutdown)),
+                web.post("/control/leader_and_isr", self._wrap(
+                    LeaderAndIsrRequest, broker.handle_leader_and_isr, lambda e: LeaderAndIsrResponse(e, []))),
+                web.post("/control/update_metadata", self._wrap(
+                    UpdateMetadataRequest, self._update_metadata, UpdateMetadataResponse)),
+                web.post("/control/stop_replica", self._wrap(
+                    StopReplicaRequest, broker.handle_stop_replica, lambda e: StopReplicaResponse(e, []))),
+                web.post("/control/controlled_shutdown", self._wrap(
+                    ControlledShutdownRequest, broker.handle_controlled_shutdown)),
                 web.get("/events", self._events),
                 web.get("/state", self._state),
             ]
         )
         self._highest_controller_epoch = -1
 
-    def _wrap(self, cls: type, fn: Callable[[Any], Awaitable[Any]]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def _wrap(
+        self,
+        cls: type,
+        fn: Callable[[Any], Awaitable[Any]],
+        rejected: Callable[[ErrorCode], Any] | None = None,
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """Decode ``cls`` and call ``fn``. Requests from the controller (``rejected`` given) are fenced first:
+        a stale broker or controller epoch is answered with ``rejected(error)`` and changes nothing."""
+
         async def handler(request: web.Request) -> web.Response:
             body = await request.read()
             try:
@@ -66,7 +78,13 @@ class ControlEndpoint:
             except ValueError as e:
                 log.warning("malformed control request", path=request.path, error=str(e))
                 return web.Response(status=400, text=str(e))
-            resp = await fn(msg)
+            err = None if rejected is None else self._epoch_error(msg.controller_epoch, msg.broker_epoch)
+            if err is not None:
+                log.warning("rejected control request", kind=cls.KIND, error=err.name,  # type: ignore[attr-defined]
+                            controller_epoch=msg.controller_epoch)
+                resp = rejected(err)  # type: ignore[misc]
+            else:
+                resp = await fn(msg)
             return web.Response(body=encode_control(resp), content_type=MSGPACK)
 
         return handler
@@ -80,30 +98,9 @@ class ControlEndpoint:
         self._highest_controller_epoch = controller_epoch
         return None
 
-    async def _leader_and_isr(self, req: LeaderAndIsrRequest) -> LeaderAndIsrResponse:
-        err = self._epoch_error(req.controller_epoch, req.broker_epoch)
-        if err is not None:
-            log.warning("rejected LeaderAndIsr", error=err.name, controller_epoch=req.controller_epoch)
-            return LeaderAndIsrResponse(err, [])
-        return await self.broker.handle_leader_and_isr(req)
-
     async def _update_metadata(self, req: UpdateMetadataRequest) -> UpdateMetadataResponse:
-        err = self._epoch_error(req.controller_epoch, req.broker_epoch)
-        if err is not None:
-            log.warning("rejected UpdateMetadata", error=err.name, controller_epoch=req.controller_epoch)
-            return UpdateMetadataResponse(err)
         await self.broker.handle_update_metadata(req)
         return UpdateMetadataResponse(ErrorCode.NONE)
-
-    async def _stop_replica(self, req: StopReplicaRequest) -> StopReplicaResponse:
-        err = self._epoch_error(req.controller_epoch, req.broker_epoch)
-        if err is not None:
-            log.warning("rejected StopReplica", error=err.name, controller_epoch=req.controller_epoch)
-            return StopReplicaResponse(err, [])
-        return await self.broker.handle_stop_replica(req)
-
-    async def _controlled_shutdown(self, req: ControlledShutdownRequest) -> ControlledShutdownResponse:
-        return await self.broker.handle_controlled_shutdown(req)
 
     async def _events(self, request: web.Request) -> web.Response:
         try:
