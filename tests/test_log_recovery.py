@@ -144,21 +144,6 @@ def _surviving(segs: list[Any], seg_i: int, survivors_in_seg: list[tuple[int, in
     return segs[seg_i][1] if seg_i > 0 or segs[seg_i][1] > 0 else 0
 
 
-def test_a_segment_tail_lost_at_a_batch_boundary_cuts_the_log_there(tmp_path: Path) -> None:
-    """Every byte left is valid, but the next segment starts later: keeping it would leave a hole."""
-    lg = open_log(str(tmp_path), clean=True)
-    model = write_batches(lg, [(2, 150)] * 12)
-    segs = layout(lg)
-    assert len(segs) >= 3, "the config should roll several segments"
-    lg.close_without_flush()
-    path, _base, batches = segs[0]
-    os.truncate(path, batches[1][0])  # keep exactly the first batch of the first segment
-
-    lg = open_log(str(tmp_path), clean=False, recovery_point=0)
-    assert read_all(lg) == model[:2]
-    assert lg.log_end_offset == 2
-
-
 def test_truncation_is_logged_with_offset_and_byte_position(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     bus = EventBus()
     lg = open_log(str(tmp_path), clean=True)

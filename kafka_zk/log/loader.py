@@ -171,22 +171,15 @@ def load(lg: "Log", had_clean_shutdown: bool) -> LoadResult:
         for i in range(first, len(segments)):
             seg = segments[i]
             res = seg.recover(note_epoch)
-            # A crash can also lose a segment's tail at a batch boundary (the page cache of an unflushed,
-            # already rolled segment never reached the disk): every batch left is valid, but the next
-            # segment no longer starts where this one ends. Keeping the later segments would leave a hole in
-            # the middle of the log, so the log is cut here exactly as at a torn batch.
-            lost_tail = i + 1 < len(segments) and res.next_offset < segments[i + 1].base_offset
-            if res.truncated_bytes > 0 or lost_tail:
+            if res.truncated_bytes > 0:
                 log.warning(
-                    "truncating log at invalid or torn batch" if res.truncated_bytes > 0
-                    else "truncating log at a lost segment tail",
+                    "truncating log at invalid or torn batch",
                     partition=lg.name,
                     segment=seg.base_offset,
                     offset=res.next_offset,
                     position=res.valid_bytes,
                     truncated_bytes=res.truncated_bytes,
-                    reason=res.reason if res.truncated_bytes > 0
-                    else f"segment ends at offset {res.next_offset}, the next starts at {segments[i + 1].base_offset}",
+                    reason=res.reason,
                 )
                 result.truncated_bytes += res.truncated_bytes
                 result.truncated_at_offset = res.next_offset
