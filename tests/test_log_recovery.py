@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kafka_zk.common.clock import ManualClock
@@ -90,6 +90,11 @@ def test_crash_with_damage_recovers_a_prefix(sizes: list[tuple[int, int]], flush
         later = sum(len(b) for _, _, b in segs[seg_i + 1 :])
         if damage == "cut":
             cut = data.draw(st.integers(0, size), label="cut")
+            # A roll fsyncs the segment it closes before the next one takes a record, so a crash can tear a
+            # batch in a closed segment's tail but never drop whole batches from it: a clean cut at a batch
+            # boundary is only possible in the last segment (the log keeps compaction's gaps between
+            # segments, so the loader must not read such a cut as damage).
+            assume(seg_i == len(segs) - 1 or all(cut != b[0] + b[1] and cut != b[0] for b in batches))
             os.truncate(path, cut)
             survivors = [b for b in batches if b[0] + b[1] <= cut]
             expected = _surviving(segs, seg_i, survivors, model)
