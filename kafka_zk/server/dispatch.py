@@ -36,6 +36,8 @@ HANDLER_MODULES = (
     "create_partitions",
     "delete_groups",
     "elect_leaders",
+    "describe_log_dirs",
+    "describe_cluster",
 )
 
 
