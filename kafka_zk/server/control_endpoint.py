@@ -58,6 +58,7 @@ class ControlEndpoint:
                     ControlledShutdownRequest, broker.handle_controlled_shutdown)),
                 web.get("/events", self._events),
                 web.get("/state", self._state),
+                web.get("/requests", self._requests),
             ]
         )
         self._highest_controller_epoch = -1
@@ -110,6 +111,12 @@ class ControlEndpoint:
         kind = request.query.get("kind", "")
         events = self.broker.events.recent(since, kind)
         return web.json_response([e.to_dict() for e in events])
+
+    async def _requests(self, request: web.Request) -> web.Response:
+        """Kafka-protocol requests served and refused per API key and version (server/request_stats.py)."""
+        dispatcher = getattr(self.broker, "dispatcher", None)
+        stats = dispatcher.stats.to_json() if dispatcher is not None else {"served": {}, "refused": {}}
+        return web.json_response(stats)
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.json_response(self.broker.describe_state())

@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from kafka_zk.server.network import Dispatcher, RequestContext
+from kafka_zk.server.request_stats import RequestStats
 
 HANDLER_MODULES = (
     "produce",
@@ -57,10 +58,15 @@ def supported_api_versions() -> dict[int, tuple[int, int]]:
 class BrokerDispatcher(Dispatcher):
     def __init__(self, broker: Any) -> None:
         self.broker = broker
+        self.stats = RequestStats()
+
+    def refused(self, api_key: int, api_version: int) -> None:
+        self.stats.refused[(api_key, api_version)] += 1
 
     def supported(self, api_key: int) -> tuple[int, int] | None:
         mod = TABLE.get(api_key)
         return None if mod is None else mod.VERSIONS
 
     async def handle(self, ctx: RequestContext, request: Any) -> Any:
+        self.stats.served[(ctx.api_key, ctx.api_version)] += 1
         return await TABLE[ctx.api_key].handle(self.broker, ctx, request)
