@@ -60,13 +60,13 @@ class BrokerDispatcher(Dispatcher):
         self.broker = broker
         self.stats = RequestStats()
 
-    def refused(self, api_key: int, api_version: int) -> None:
-        self.stats.refused[(api_key, api_version)] += 1
+    def refused(self, api_key: int, api_version: int, closed: bool = True) -> None:
+        (self.stats.refused if closed else self.stats.downgraded)[(api_key, api_version)] += 1
 
     def supported(self, api_key: int) -> tuple[int, int] | None:
         mod = TABLE.get(api_key)
         return None if mod is None else mod.VERSIONS
 
     async def handle(self, ctx: RequestContext, request: Any) -> Any:
-        self.stats.served[(ctx.api_key, ctx.api_version)] += 1
+        self.stats.count_served(ctx.api_key, ctx.api_version, ctx.client_id)
         return await TABLE[ctx.api_key].handle(self.broker, ctx, request)

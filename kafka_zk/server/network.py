@@ -78,8 +78,9 @@ class Dispatcher:
     async def handle(self, ctx: RequestContext, request: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def refused(self, api_key: int, api_version: int) -> None:
-        """Told about a request answered by closing the connection (unknown key, version, or bad body)."""
+    def refused(self, api_key: int, api_version: int, closed: bool = True) -> None:
+        """Told about a request not handled: answered by closing the connection (unknown key, version, or bad
+        body), or — ``closed=False`` — an ApiVersions request at an unknown version, answered in v0."""
 
 
 class KafkaConnection(asyncio.Protocol):
@@ -202,7 +203,7 @@ class KafkaConnection(asyncio.Protocol):
         lo, hi = supported
         if not lo <= api_version <= hi:
             if api_key == ApiKey.API_VERSIONS:
-                self.dispatcher.refused(api_key, api_version)
+                self.dispatcher.refused(api_key, api_version, closed=False)
                 await self._wait_idle()
                 chunks = encode_response_frame(correlation_id, api_key, 0, unsupported_version_response(lo, hi))
                 self._enqueue(api_key, _done(chunks))
