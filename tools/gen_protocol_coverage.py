@@ -93,8 +93,10 @@ def render(ranges: dict[int, tuple[int, int]]) -> str:
             top = advertised[1] if advertised else pair[0].valid_versions[1]
             req_h = f"v{request_header_version(key, top)}"
             resp_h = f"v{response_header_version(key, top)}"
-        lines.append(f"| {key} | {api_name(key)} | {adv} | {format_range(kafka) if kafka else '—'} | {missing} "
-                     f"| {reason} | {declared} | {flexible} | {req_h} | {resp_h} |")
+        lines.append(
+            f"| {key} | {api_name(key)} | {adv} | {format_range(kafka) if kafka else '—'} | {missing} "
+            f"| {reason} | {declared} | {flexible} | {req_h} | {resp_h} |"
+        )
     served_short = sum(1 for k, r in ranges.items() if k in KAFKA_2_8 and gap(r, KAFKA_2_8[k], k)[0] != "—")
     lines += [
         "",
@@ -121,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.check.read_text() if args.check.exists() else ""
         if current != text:
-            print(f"{args.check} is out of date: run python tools/gen_protocol_coverage.py -o {args.check}",
-                  file=sys.stderr)
+            print(
+                f"{args.check} is out of date: run python tools/gen_protocol_coverage.py -o {args.check}",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if args.output:

@@ -154,7 +154,7 @@ class ControllerContext:
     topics_ineligible_for_deletion: set[str] = field(default_factory=set)
     topics_with_deletion_started: set[str] = field(default_factory=set)
     partitions_being_reassigned: set[TopicPartition] = field(default_factory=set)
-    # topic -> Kafka 2.8 topic id from its znode (only topics whose znode has one); passed on in UpdateMetadata
+    # topic -> Kafka 2.8 topic id from its znode (only topics whose znode has one), sent in UpdateMetadata
     topic_ids: dict[str, str] = field(default_factory=dict)
 
     # -- brokers -------------------------------------------------------------------------------------

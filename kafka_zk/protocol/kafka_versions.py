@@ -105,5 +105,5 @@ NOT_SERVED: dict[int, str] = {
     50: _SCRAM,  # DescribeUserScramCredentials
     51: _SCRAM,  # AlterUserScramCredentials
     34: "one log dir per partition, chosen at creation: moving replicas between log dirs is not implemented",
-    57: "no feature flags (KIP-584): ApiVersions reports none, as a Kafka 2.8 broker without finalized features",
+    57: "no feature flags (KIP-584): ApiVersions reports none, as a Kafka 2.8 broker without any does",
 }

@@ -34,6 +34,7 @@ from kafka_zk.common.control import (
 )
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.logging import get_logger
+from kafka_zk.server.request_stats import RequestStats
 
 log = get_logger(__name__)
 
@@ -114,9 +115,8 @@ class ControlEndpoint:
 
     async def _requests(self, request: web.Request) -> web.Response:
         """Kafka-protocol requests served and refused per API key and version (server/request_stats.py)."""
-        dispatcher = getattr(self.broker, "dispatcher", None)
-        stats = dispatcher.stats.to_json() if dispatcher is not None else {"served": {}, "refused": {}}
-        return web.json_response(stats)
+        dispatcher = getattr(self.broker, "dispatcher", None)  # None until the listeners are up
+        return web.json_response((dispatcher.stats if dispatcher is not None else RequestStats()).to_json())
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.json_response(self.broker.describe_state())

@@ -9,8 +9,9 @@ each was served. The counters are served by the control endpoint at ``GET /reque
 so a test or an operator can see what a real client picked after negotiating ApiVersions (``by_client`` is
 keyed by the request header's client id), and that nothing it sent made the broker close the connection.
 ``refused`` counts requests answered by closing the connection; ``downgraded`` the ApiVersions requests at
-a version above ours, which are answered (UNSUPPORTED_VERSION in the v0 layout, how clients downgrade). At most :data:`MAX_CLIENT_IDS` client ids are
-kept apart; later ones count under ``"(other)"``, so a client-id per connection cannot grow the broker.
+a version above ours, which are answered (UNSUPPORTED_VERSION in the v0 layout, how clients downgrade).
+At most :data:`MAX_CLIENT_IDS` client ids are kept apart; later ones count under ``"(other)"``, so a
+client id per connection cannot grow the broker's memory.
 """
 
 from __future__ import annotations

@@ -27,17 +27,30 @@ pytestmark = pytest.mark.slow
 N = 200
 K = ApiKey
 #: APIs every workload below needs: a client that got none of these served did not really run.
-CORE = {K.API_VERSIONS, K.METADATA, K.PRODUCE, K.FETCH, K.FIND_COORDINATOR, K.JOIN_GROUP, K.SYNC_GROUP,
-        K.OFFSET_COMMIT, K.OFFSET_FETCH}
+CORE = {
+    K.API_VERSIONS,
+    K.METADATA,
+    K.PRODUCE,
+    K.FETCH,
+    K.FIND_COORDINATOR,
+    K.JOIN_GROUP,
+    K.SYNC_GROUP,
+    K.OFFSET_COMMIT,
+    K.OFFSET_FETCH,
+}
 
 
 def stats(cluster: Any) -> list[dict[str, Any]]:
-    return [json.loads(urllib.request.urlopen(f"http://127.0.0.1:{b.control_port}/requests", timeout=10).read())
-            for b in cluster.state.brokers.values()]
+    return [
+        json.loads(urllib.request.urlopen(f"http://127.0.0.1:{b.control_port}/requests", timeout=10).read())
+        for b in cluster.state.brokers.values()
+    ]
 
 
-def delta(before: list[dict[str, Any]], after: list[dict[str, Any]], client_id: str) -> tuple[dict[str, int], set]:
-    """(refused requests of anyone, (api_key, version) pairs served to ``client_id``) between two snapshots."""
+def delta(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], client_id: str
+) -> tuple[dict[str, int], set]:
+    """Between two snapshots: (refused requests, (api_key, version) pairs served to ``client_id``)."""
     refused: dict[str, int] = {}
     served: set[tuple[int, int]] = set()
     for b, a in zip(before, after):
@@ -52,7 +65,9 @@ def delta(before: list[dict[str, Any]], after: list[dict[str, Any]], client_id: 
     return refused, served
 
 
-def check(name: str, before: list[dict[str, Any]], cluster: Any, client_id: str, extra: set[int] = set()) -> None:
+def check(
+    name: str, before: list[dict[str, Any]], cluster: Any, client_id: str, extra: set[int] = set()
+) -> None:
     refused, served = delta(before, stats(cluster), client_id)
     picked = ", ".join(f"{api_name(k)} v{v}" for k, v in sorted(served))
     print(f"\n{name} ({client_id}) used: {picked}")
@@ -71,13 +86,21 @@ def test_confluent_kafka_version_set(shared_cluster: Any) -> None:
     admin = AdminClient({"bootstrap.servers": bs, "client.id": cid})
     admin.create_topics([NewTopic(topic, 3, 2)])[topic].result(30)
     admin.describe_cluster().result(30)
-    producer = Producer({"bootstrap.servers": bs, "client.id": cid, "enable.idempotence": True,
-                         "compression.type": "lz4"})
+    producer = Producer(
+        {"bootstrap.servers": bs, "client.id": cid, "enable.idempotence": True, "compression.type": "lz4"}
+    )
     for i in range(N):
         producer.produce(topic, key=b"k%d" % (i % 10), value=b"v%d" % i)
     assert producer.flush(30) == 0
-    consumer = Consumer({"bootstrap.servers": bs, "client.id": cid, "group.id": group,
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bs,
+            "client.id": cid,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     consumer.subscribe([topic])
     got = 0
     deadline = time.monotonic() + 60
@@ -92,8 +115,20 @@ def test_confluent_kafka_version_set(shared_cluster: Any) -> None:
     admin.list_consumer_groups().result(30)
     admin.describe_consumer_groups([group])[group].result(30)
     admin.list_offsets({TopicPartition(topic, 0): OffsetSpec.latest()})[TopicPartition(topic, 0)].result(30)
-    check("confluent-kafka", before, shared_cluster, cid,
-          {K.CREATE_TOPICS, K.INIT_PRODUCER_ID, K.LIST_GROUPS, K.DESCRIBE_GROUPS, K.LIST_OFFSETS, K.LEAVE_GROUP})
+    check(
+        "confluent-kafka",
+        before,
+        shared_cluster,
+        cid,
+        {
+            K.CREATE_TOPICS,
+            K.INIT_PRODUCER_ID,
+            K.LIST_GROUPS,
+            K.DESCRIBE_GROUPS,
+            K.LIST_OFFSETS,
+            K.LEAVE_GROUP,
+        },
+    )
 
 
 def test_kafka_python_version_set(shared_cluster: Any) -> None:
@@ -110,8 +145,15 @@ def test_kafka_python_version_set(shared_cluster: Any) -> None:
     producer.flush(60)
     assert all(f.succeeded() for f in futures)
     producer.close()
-    consumer = KafkaConsumer(topic, bootstrap_servers=bs, client_id=cid, group_id=group,
-                             auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=20000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bs,
+        client_id=cid,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=20000,
+    )
     got = 0
     for _ in consumer:
         got += 1
@@ -127,8 +169,13 @@ def test_kafka_python_version_set(shared_cluster: Any) -> None:
     # field endpoint_type — so it fails against Kafka 2.8 too, which also has only v0)
     admin.describe_log_dirs()
     admin.close()
-    check("kafka-python", before, shared_cluster, cid,
-          {K.CREATE_TOPICS, K.LIST_GROUPS, K.DESCRIBE_GROUPS, K.LIST_OFFSETS, K.DESCRIBE_LOG_DIRS})
+    check(
+        "kafka-python",
+        before,
+        shared_cluster,
+        cid,
+        {K.CREATE_TOPICS, K.LIST_GROUPS, K.DESCRIBE_GROUPS, K.LIST_OFFSETS, K.DESCRIBE_LOG_DIRS},
+    )
 
 
 def test_aiokafka_version_set(shared_cluster: Any) -> None:
@@ -157,8 +204,14 @@ async def _aiokafka(bs: str, cid: str, topic: str, group: str) -> None:
         await producer.flush()
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bs, client_id=cid, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bs,
+        client_id=cid,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     got = 0
     try:
@@ -185,9 +238,31 @@ def test_kcat_version_set(shared_cluster: Any) -> None:
     x = ["-X", f"client.id={cid}"]
     subprocess.run(["kcat", "-L", "-b", bs, *x], check=True, capture_output=True, timeout=60)
     lines = b"".join(b"k%d\tv%d\n" % (i % 10, i) for i in range(N))
-    subprocess.run(["kcat", "-P", "-b", bs, "-t", topic, "-K", "\t", "-z", "snappy", *x,
-                    "-X", "enable.idempotence=true"], input=lines, check=True, timeout=120)
-    out = subprocess.run(["kcat", "-b", bs, "-G", group, topic, "-e", "-q", *x,
-                          "-X", "auto.offset.reset=earliest"], capture_output=True, check=True, timeout=120).stdout
+    subprocess.run(
+        [
+            "kcat",
+            "-P",
+            "-b",
+            bs,
+            "-t",
+            topic,
+            "-K",
+            "\t",
+            "-z",
+            "snappy",
+            *x,
+            "-X",
+            "enable.idempotence=true",
+        ],
+        input=lines,
+        check=True,
+        timeout=120,
+    )
+    out = subprocess.run(
+        ["kcat", "-b", bs, "-G", group, topic, "-e", "-q", *x, "-X", "auto.offset.reset=earliest"],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
     assert len(out.splitlines()) == N
     check("kcat", before, shared_cluster, cid, {K.INIT_PRODUCER_ID})

@@ -53,7 +53,11 @@ async def wait_for_topic(conn: KafkaConnection, topic: str, partitions: int) -> 
     for _ in range(150):
         resp = await conn.request(ApiKey.METADATA, metadata_body(11, [topic]), version=11)
         t = resp.topics[0]
-        if t.error_code == 0 and len(t.partitions) == partitions and all(p.leader_id >= 0 for p in t.partitions):
+        if (
+            t.error_code == 0
+            and len(t.partitions) == partitions
+            and all(p.leader_id >= 0 for p in t.partitions)
+        ):
             return t
         await asyncio.sleep(0.1)
     raise AssertionError(f"{topic} never got leaders on {conn.peer}")
@@ -62,8 +66,11 @@ async def wait_for_topic(conn: KafkaConnection, topic: str, partitions: int) -> 
 def create_topic_in_zk(cluster: Any, topic: str, partitions: int, topic_id: str | None) -> None:
     with KafkaZkClient(cluster.zookeeper_connect, session_timeout_ms=15000).start() as zk:
         ids = sorted(cluster.state.brokers)
-        zk.create_topic_assignment(topic, {p: [ids[p % len(ids)], ids[(p + 1) % len(ids)]] for p in range(partitions)},
-                                   topic_id=topic_id)
+        zk.create_topic_assignment(
+            topic,
+            {p: [ids[p % len(ids)], ids[(p + 1) % len(ids)]] for p in range(partitions)},
+            topic_id=topic_id,
+        )
 
 
 def test_metadata_every_version_in_its_layout(shared_cluster: Any) -> None:
@@ -87,7 +94,9 @@ async def _metadata_versions(cluster: Any) -> None:
             assert [t.name for t in resp.topics] == [plain, with_id], v
             assert all(t.error_code == 0 for t in resp.topics), v
             parts = resp.topics[0].partitions
-            assert [p.partition_index for p in parts] == [0, 1] and all(p.leader_id in p.isr_nodes for p in parts)
+            assert [p.partition_index for p in parts] == [0, 1] and all(
+                p.leader_id in p.isr_nodes for p in parts
+            )
             if v >= 1:
                 assert resp.controller_id in cluster.state.brokers, v
             if v >= 2:
@@ -114,7 +123,9 @@ async def _metadata_versions(cluster: Any) -> None:
         # Kafka 2.8 does not look topics up by id: INVALID_REQUEST, the connection stays usable
         by_id = MetadataRequest(topics=[MT(name=None, topic_id=kafka_id)], allow_auto_topic_creation=False)
         resp = await conn.request(ApiKey.METADATA, by_id, version=10)
-        assert [(t.error_code, t.name, t.topic_id) for t in resp.topics] == [(E.INVALID_REQUEST, "", kafka_id)]
+        assert [(t.error_code, t.name, t.topic_id) for t in resp.topics] == [
+            (E.INVALID_REQUEST, "", kafka_id)
+        ]
         resp = await conn.request(ApiKey.METADATA, metadata_body(11, [plain]), version=11)
         assert resp.topics[0].error_code == 0
     finally:
@@ -136,8 +147,11 @@ async def _describe_cluster(cluster: Any) -> None:
         assert resp.error_code == 0 and resp.error_message is None
         assert resp.cluster_id == meta.cluster_id and resp.controller_id == meta.controller_id >= 0
         assert sorted((b.broker_id, b.host, b.port) for b in resp.brokers) == sorted(
-            (b.node_id, b.host, b.port) for b in meta.brokers)
-        assert {b.broker_id: b.port for b in resp.brokers} == {i: b.port for i, b in cluster.state.brokers.items()}
+            (b.node_id, b.host, b.port) for b in meta.brokers
+        )
+        assert {b.broker_id: b.port for b in resp.brokers} == {
+            i: b.port for i, b in cluster.state.brokers.items()
+        }
 
 
 def test_describe_log_dirs_reports_real_dirs_and_sizes(shared_cluster: Any) -> None:
@@ -159,18 +173,33 @@ async def _describe_log_dirs(cluster: Any) -> None:
         conn = await connect(broker.bootstrap)
         try:
             for v in range(0, 3):
-                everything = await conn.request(ApiKey.DESCRIBE_LOG_DIRS, DescribeLogDirsRequest(topics=None), version=v)
+                everything = await conn.request(
+                    ApiKey.DESCRIBE_LOG_DIRS, DescribeLogDirsRequest(topics=None), version=v
+                )
                 assert [r.log_dir for r in everything.results] == [str(Path(broker.data_dir).resolve())], v
                 assert all(r.error_code == 0 for r in everything.results)
-                asked = DescribeLogDirsRequest(topics=[DescribeLogDirsRequest.DescribableLogDirTopic(
-                    topic=topic, partitions=[0, 1, 7])])
+                asked = DescribeLogDirsRequest(
+                    topics=[DescribeLogDirsRequest.DescribableLogDirTopic(topic=topic, partitions=[0, 1, 7])]
+                )
                 resp = await conn.request(ApiKey.DESCRIBE_LOG_DIRS, asked, version=v)
-                found = {(t.name, p.partition_index): p for r in resp.results for t in r.topics for p in t.partitions}
+                found = {
+                    (t.name, p.partition_index): p
+                    for r in resp.results
+                    for t in r.topics
+                    for p in t.partitions
+                }
                 assert {name for name, _ in found} <= {topic}
-                assert all(not p.is_future_key and p.offset_lag == 0 and p.partition_size > 0 for p in found.values())
+                assert all(
+                    not p.is_future_key and p.offset_lag == 0 and p.partition_size > 0 for p in found.values()
+                )
                 for (_, pid), p in found.items():
                     total[pid] = total.get(pid, 0) + p.partition_size
-                in_all = {(t.name, p.partition_index) for r in everything.results for t in r.topics for p in t.partitions}
+                in_all = {
+                    (t.name, p.partition_index)
+                    for r in everything.results
+                    for t in r.topics
+                    for p in t.partitions
+                }
                 assert set(found) <= in_all
         finally:
             await conn.close()
@@ -181,8 +210,9 @@ async def _describe_log_dirs(cluster: Any) -> None:
 
 async def raw(conn: KafkaConnection, version: int, body: Any, correlation_id: int) -> bytes:
     """Send an ApiVersions request at ``version`` and return the response body (after header v0)."""
-    frame = bytearray(encode_request_frame(RequestHeader(ApiKey.API_VERSIONS, min(version, 4), correlation_id, "t"),
-                                           body))
+    frame = bytearray(
+        encode_request_frame(RequestHeader(ApiKey.API_VERSIONS, min(version, 4), correlation_id, "t"), body)
+    )
     frame[6:8] = version.to_bytes(2, "big")  # a future version: v4's bytes under a higher version number
     await conn.send_raw(bytes(frame))
     answer = await conn.recv_raw_frame(timeout=10)
@@ -220,5 +250,7 @@ async def _api_versions(cluster: Any) -> None:
             assert [(k.api_key, k.min_version, k.max_version) for k in resp.api_keys] == [(18, 0, 3)]
     finally:
         await conn.close()
-    stats = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{broker.control_port}/requests", timeout=10).read())
+    stats = json.loads(
+        urllib.request.urlopen(f"http://127.0.0.1:{broker.control_port}/requests", timeout=10).read()
+    )
     assert all(stats["served"].get(f"18:{v}", 0) >= 1 for v in range(4)), stats

@@ -38,14 +38,28 @@ VERSIONS = ["0.10.2.0", "1.1.0", "2.1.0", "newest"]
 @pytest.fixture(scope="module")
 def sarama_check(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("go") is None:
-        pytest.skip("no Go toolchain: apt-get install -y golang-go golang-github-shopify-sarama-dev (tools/dev.sh does)")
+        pytest.skip(
+            "no Go toolchain: apt-get install -y golang-go golang-github-shopify-sarama-dev"
+            " (tools/dev.sh does)"
+        )
     if not SARAMA.is_dir():
         pytest.skip(f"Sarama sources not at {SARAMA}: apt-get install -y golang-github-shopify-sarama-dev")
     out = tmp_path_factory.mktemp("go") / "sarama_check"
-    env = {**os.environ, "GOPATH": GOPATH, "GO111MODULE": "off", "GOFLAGS": "",
-           "GOCACHE": str(out.parent / "cache")}
-    build = subprocess.run(["go", "build", "-o", str(out), "."], cwd=PROGRAM, env=env, capture_output=True,
-                           text=True, timeout=300)
+    env = {
+        **os.environ,
+        "GOPATH": GOPATH,
+        "GO111MODULE": "off",
+        "GOFLAGS": "",
+        "GOCACHE": str(out.parent / "cache"),
+    }
+    build = subprocess.run(
+        ["go", "build", "-o", str(out), "."],
+        cwd=PROGRAM,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, f"go build failed:\n{build.stderr}"
     return out
 
@@ -60,17 +74,37 @@ def refused_requests(cluster: Any) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_sarama_admin_produce_and_consume_group(sarama_check: Path, shared_cluster: Any, version: str) -> None:
+def test_sarama_admin_produce_and_consume_group(
+    sarama_check: Path, shared_cluster: Any, version: str
+) -> None:
     before = refused_requests(shared_cluster)
     topic, group = unique_name("sarama"), unique_name("sarama-group")
     run = subprocess.run(
-        [str(sarama_check), "-brokers", shared_cluster.bootstrap_servers, "-topic", topic, "-group", group,
-         "-version", version, "-records", str(RECORDS), "-timeout", "60s"],
-        capture_output=True, text=True, timeout=180)
+        [
+            str(sarama_check),
+            "-brokers",
+            shared_cluster.bootstrap_servers,
+            "-topic",
+            topic,
+            "-group",
+            group,
+            "-version",
+            version,
+            "-records",
+            str(RECORDS),
+            "-timeout",
+            "60s",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     after = refused_requests(shared_cluster)
     refused = {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
     assert run.returncode == 0, (
-        f"Sarama {version}: {run.stderr.strip()[-2000:]}\nrequests the brokers refused (api key:version): {refused}")
+        f"Sarama {version}: {run.stderr.strip()[-2000:]}\n"
+        f"requests the brokers refused (api key:version): {refused}"
+    )
     result = json.loads(run.stdout.strip().splitlines()[-1])
     print(f"Sarama Version={version} -> {result['sarama_version']}")
     assert result["produced"] == result["consumed"] == RECORDS

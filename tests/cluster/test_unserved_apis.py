@@ -1,6 +1,7 @@
-"""APIs Kafka 2.8 has and we deliberately do not serve (transactions, SASL, ACLs, tokens, quotas, ...): they are
-not advertised, a request for one closes that connection only (as Kafka does for a key it does not know), and a
-transactional producer gets a clear error instead of hanging — the broker keeps serving everybody else."""
+"""APIs Kafka 2.8 has and we deliberately do not serve (transactions, SASL, ACLs, tokens, quotas, ...): they
+are not advertised, a request for one closes that connection only (as Kafka does for a key it does not know),
+and a transactional producer gets a clear error instead of hanging; the broker keeps serving everybody
+else."""
 
 from __future__ import annotations
 
@@ -27,8 +28,14 @@ def test_unserved_apis_are_not_advertised() -> None:
     advertised = supported_api_versions()
     assert not set(NOT_SERVED) & set(advertised)
     assert set(NOT_SERVED) <= set(KAFKA_2_8)
-    for key in (ApiKey.END_TXN, ApiKey.ADD_PARTITIONS_TO_TXN, ApiKey.SASL_HANDSHAKE, ApiKey.DESCRIBE_ACLS,
-                ApiKey.CREATE_DELEGATION_TOKEN, ApiKey.DESCRIBE_CLIENT_QUOTAS):
+    for key in (
+        ApiKey.END_TXN,
+        ApiKey.ADD_PARTITIONS_TO_TXN,
+        ApiKey.SASL_HANDSHAKE,
+        ApiKey.DESCRIBE_ACLS,
+        ApiKey.CREATE_DELEGATION_TOKEN,
+        ApiKey.DESCRIBE_CLIENT_QUOTAS,
+    ):
         assert key in NOT_SERVED, key
 
 
@@ -48,7 +55,12 @@ async def _closes_only_that_connection(cluster: Any) -> None:
     host, port = broker.bootstrap.rsplit(":", 1)
     bystander = await KafkaConnection.open(host, int(port))
     try:
-        for key, version in ((ApiKey.END_TXN, 0), (ApiKey.SASL_HANDSHAKE, 1), (ApiKey.DESCRIBE_ACLS, 1), (999, 0)):
+        for key, version in (
+            (ApiKey.END_TXN, 0),
+            (ApiKey.SASL_HANDSHAKE, 1),
+            (ApiKey.DESCRIBE_ACLS, 1),
+            (999, 0),
+        ):
             conn = await KafkaConnection.open(host, int(port))
             await conn.send_raw(frame(key, version, 77, b"\x00\x01x\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
             await conn.wait_closed(timeout=10)  # no answer: the broker closed the connection
@@ -59,13 +71,20 @@ async def _closes_only_that_connection(cluster: Any) -> None:
         assert resp.error_code == 0 and ApiKey.END_TXN not in {k.api_key for k in resp.api_keys}
     finally:
         await bystander.close()
-    stats = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{broker.control_port}/requests", timeout=10).read())
+    stats = json.loads(
+        urllib.request.urlopen(f"http://127.0.0.1:{broker.control_port}/requests", timeout=10).read()
+    )
     assert {"26:0", "17:1", "29:1", "999:0"} <= set(stats["refused"]), stats
 
 
 def test_transactional_producer_gets_a_clear_error(shared_cluster: Any) -> None:
-    producer = Producer({"bootstrap.servers": shared_cluster.bootstrap_servers,
-                         "transactional.id": unique_name("txn"), "socket.timeout.ms": 10000})
+    producer = Producer(
+        {
+            "bootstrap.servers": shared_cluster.bootstrap_servers,
+            "transactional.id": unique_name("txn"),
+            "socket.timeout.ms": 10000,
+        }
+    )
     started = time.monotonic()
     with pytest.raises(KafkaException) as raised:
         producer.init_transactions(30)

@@ -26,7 +26,9 @@ def test_kafka_uuid_text_form_round_trips() -> None:
     assert parse_topic_id("not base64!") == ZERO_UUID and parse_topic_id("AAAA") == ZERO_UUID
 
 
-def _state(topic: str, partition: int, leader: int = 1, topic_id: str | None = None) -> UpdateMetadataPartitionState:
+def _state(
+    topic: str, partition: int, leader: int = 1, topic_id: str | None = None
+) -> UpdateMetadataPartitionState:
     return UpdateMetadataPartitionState(topic, partition, 1, leader, 3, [1], 0, [1], topic_id=topic_id)
 
 
@@ -38,7 +40,9 @@ def _update(*states: UpdateMetadataPartitionState) -> UpdateMetadataRequest:
 def test_cache_keeps_topic_ids_until_the_topic_is_deleted() -> None:
     tid = uuid.uuid4()
     cache = MetadataCache(1)
-    cache.update(_update(_state("with", 0, topic_id=format_topic_id(tid)), _state("with", 1), _state("without", 0)))
+    cache.update(
+        _update(_state("with", 0, topic_id=format_topic_id(tid)), _state("with", 1), _state("without", 0))
+    )
     assert cache.topic_id("with") == tid  # a later state without an id does not erase it
     assert cache.topic_id("without") == ZERO_UUID and cache.topic_id("unknown") == ZERO_UUID
     cache.update(_update(_state("with", 0, leader=-2)))

@@ -1,4 +1,4 @@
-"""Every (API, version) the broker advertises, built from Kafka's own JSON message spec and checked byte for byte.
+"""Every (API, version) the broker advertises, built from Kafka's JSON message spec and checked byte for byte.
 
 For each advertised version of each API, requests and responses alike, this test reads Kafka's spec
 (``../shared/reference/kafka-message-specs/<Name>.json``; ``KAFKA_ZK_REFERENCE`` may point elsewhere;
@@ -31,11 +31,15 @@ from kafka_zk.protocol.headers import RequestHeader
 from kafka_zk.protocol.schema import Array, Field, Message, Struct
 from kafka_zk.server.dispatch import supported_api_versions
 
-REFERENCE = Path(os.environ.get("KAFKA_ZK_REFERENCE", Path(__file__).resolve().parents[3] / "shared" / "reference"))
+REFERENCE = Path(
+    os.environ.get("KAFKA_ZK_REFERENCE", Path(__file__).resolve().parents[3] / "shared" / "reference")
+)
 SPEC_DIR = REFERENCE / "kafka-message-specs"
 GOLDEN_DIR = REFERENCE / "golden"
 
-pytestmark = pytest.mark.skipif(not SPEC_DIR.is_dir(), reason=f"Kafka's message specs not present at {SPEC_DIR}")
+pytestmark = pytest.mark.skipif(
+    not SPEC_DIR.is_dir(), reason=f"Kafka's message specs not present at {SPEC_DIR}"
+)
 
 #: (message, our field name) -> Kafka's snake_case name, where we keep the Kafka 2.x name on purpose.
 RENAMED = {("OffsetCommitRequest", "generation_id"): "generation_id_or_member_epoch"}
@@ -86,8 +90,14 @@ def spec_default(field: dict[str, Any]) -> Any:
     if t.startswith("[]") or (t[0].isupper()):
         return None if raw == "null" else "empty"
     if raw is None:
-        return {"bool": False, "string": "", "bytes": b"", "records": None, "uuid": uuid.UUID(int=0),
-                "float64": 0.0}.get(t, 0)
+        return {
+            "bool": False,
+            "string": "",
+            "bytes": b"",
+            "records": None,
+            "uuid": uuid.UUID(int=0),
+            "float64": 0.0,
+        }.get(t, 0)
     if raw == "null":
         return None
     if t == "bool":
@@ -112,8 +122,11 @@ def make_value(spec: Spec, field: dict[str, Any], v: int, rng: random.Random, nu
         return [] if nulls else [make_value(spec, element, v, rng, nulls) for _ in range(2)]
     children = spec.children(field)
     if children is not None:
-        return {snake(f["name"]): make_value(spec, f, v, rng, nulls) for f in children
-                if within(parse_versions(f["versions"]), v)}
+        return {
+            snake(f["name"]): make_value(spec, f, v, rng, nulls)
+            for f in children
+            if within(parse_versions(f["versions"]), v)
+        }
     default = spec_default(field)
     for _ in range(20):
         value = _scalar(t, rng)
@@ -126,7 +139,9 @@ def _scalar(t: str, rng: random.Random) -> Any:
     if t in INTS:
         size = struct.calcsize(INTS[t]) * 8
         lo, hi = (0, (1 << size) - 1) if t.startswith("u") else (-(1 << (size - 1)), (1 << (size - 1)) - 1)
-        return rng.choice([lo, hi, rng.randint(lo, hi), rng.randint(-1, 100) if lo < 0 else rng.randint(0, 100)])
+        return rng.choice(
+            [lo, hi, rng.randint(lo, hi), rng.randint(-1, 100) if lo < 0 else rng.randint(0, 100)]
+        )
     if t == "bool":
         return rng.random() < 0.5
     if t == "float64":
@@ -199,7 +214,9 @@ class SpecCodec:
             data = None if val is None else val.encode()
             return self.length(None if data is None else len(data), "h") + (data or b"")
         if t in ("bytes", "records"):
-            return self.length(None if val is None else len(val), "i") + (bytes(val) if val is not None else b"")
+            return self.length(None if val is None else len(val), "i") + (
+                bytes(val) if val is not None else b""
+            )
         raise AssertionError(t)
 
     # -- decoding
@@ -226,7 +243,9 @@ class SpecCodec:
         n = struct.unpack_from(">" + classic, buf, pos)[0]
         return (None if n < 0 else n), pos + size
 
-    def decode_struct(self, fields: list[dict[str, Any]], buf: memoryview, pos: int) -> tuple[dict[str, Any], int]:
+    def decode_struct(
+        self, fields: list[dict[str, Any]], buf: memoryview, pos: int
+    ) -> tuple[dict[str, Any], int]:
         value: dict[str, Any] = {}
         tags: dict[int, dict[str, Any]] = {}
         for f in fields:
@@ -270,11 +289,11 @@ class SpecCodec:
         if t == "float64":
             return struct.unpack_from(">d", buf, pos)[0], pos + 8
         if t == "uuid":
-            return uuid.UUID(bytes=bytes(buf[pos:pos + 16])), pos + 16
+            return uuid.UUID(bytes=bytes(buf[pos : pos + 16])), pos + 16
         n, pos = self.read_length(buf, pos, "h" if t == "string" else "i")
         if n is None:
             return None, pos
-        data = bytes(buf[pos:pos + n])
+        data = bytes(buf[pos : pos + n])
         return (data.decode() if t == "string" else data), pos + n
 
 
@@ -287,7 +306,9 @@ def to_ours(message: Message, decl: Struct, value: dict[str, Any], v: int) -> An
     for f in decl.fields:
         if f.present(v):
             name = RENAMED.get((message.name, f.name), f.name)
-            assert name in value, f"{message.name} v{v} {decl.name}.{f.name}: declared by us, not in Kafka's spec"
+            assert name in value, (
+                f"{message.name} v{v} {decl.name}.{f.name}: declared by us, not in Kafka's spec"
+            )
             kwargs[f.name] = _to_ours_value(message, f, value[name], v)
     return decl.cls(**kwargs)
 
@@ -309,8 +330,11 @@ def from_ours(message: Message, decl: Struct, obj: Any, v: int) -> dict[str, Any
         val = getattr(obj, f.name)
         t = f.type.element if isinstance(f.type, Array) else f.type
         if isinstance(t, Struct) and val is not None:
-            val = [from_ours(message, t, x, v) for x in val] if isinstance(f.type, Array) else from_ours(
-                message, t, val, v)
+            val = (
+                [from_ours(message, t, x, v) for x in val]
+                if isinstance(f.type, Array)
+                else from_ours(message, t, val, v)
+            )
         elif isinstance(val, (memoryview, bytearray)):
             val = bytes(val)
         elif isinstance(val, list):
@@ -330,11 +354,16 @@ def advertised_cases() -> list[Any]:
 
 
 @pytest.mark.parametrize(("message", "version", "variant"), advertised_cases())
-def test_advertised_version_matches_kafkas_spec_byte_for_byte(message: Message, version: int, variant: str) -> None:
+def test_advertised_version_matches_kafkas_spec_byte_for_byte(
+    message: Message, version: int, variant: str
+) -> None:
     spec = Spec(message.name)
     rng = random.Random(f"{message.name}/{version}/{variant}")
-    value = {snake(f["name"]): make_value(spec, f, version, rng, variant == "nulls") for f in spec.fields
-             if within(parse_versions(f["versions"]), version)}
+    value = {
+        snake(f["name"]): make_value(spec, f, version, rng, variant == "nulls")
+        for f in spec.fields
+        if within(parse_versions(f["versions"]), version)
+    }
     codec = SpecCodec(spec, version)
     expected = codec.encode_struct(spec.fields, value)
     assert codec.decode(expected) == value  # the reference codec agrees with itself
@@ -352,11 +381,15 @@ def golden_cases() -> list[Any]:
     cases = []
     for index in sorted(GOLDEN_DIR.glob("*/index.json")) if GOLDEN_DIR.is_dir() else []:
         for entry in json.loads(index.read_text()):
-            cases.append(pytest.param(index.parent / entry["file"], id=f"{index.parent.name}/{entry['file']}"))
+            cases.append(
+                pytest.param(index.parent / entry["file"], id=f"{index.parent.name}/{entry['file']}")
+            )
     return cases
 
 
-@pytest.mark.parametrize("path", golden_cases() or [pytest.param(None, marks=pytest.mark.skip("no golden frames"))])
+@pytest.mark.parametrize(
+    "path", golden_cases() or [pytest.param(None, marks=pytest.mark.skip("no golden frames"))]
+)
 def test_golden_frame_decodes_the_same_with_the_spec_codec(path: Path) -> None:
     data = path.read_bytes()
     header, body = decode_request_frame(data)
@@ -367,7 +400,7 @@ def test_golden_frame_decodes_the_same_with_the_spec_codec(path: Path) -> None:
     head = RequestHeader(header.api_key, header.api_version, header.correlation_id, header.client_id)
     header_bytes = head.encode(request_header_version(header.api_key, header.api_version))
     assert data.startswith(header_bytes)
-    spec_value = SpecCodec(Spec(message.name), header.api_version).decode(data[len(header_bytes):])
+    spec_value = SpecCodec(Spec(message.name), header.api_version).decode(data[len(header_bytes) :])
     assert from_ours(message, message.struct, body, header.api_version) == spec_value
     lo, hi = supported_api_versions()[header.api_key]
     if header.api_key == 18 and header.api_version > hi:

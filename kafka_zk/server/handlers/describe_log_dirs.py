@@ -31,12 +31,14 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
         for tp, log in sorted(logs):
             if wanted is not None and tp not in wanted:
                 continue
-            by_topic.setdefault(tp.topic, []).append(R.DescribeLogDirsPartition(
-                partition_index=tp.partition,
-                partition_size=log.size_in_bytes(),
-                offset_lag=_offset_lag(broker, tp, log),
-                is_future_key=False,
-            ))
+            by_topic.setdefault(tp.topic, []).append(
+                R.DescribeLogDirsPartition(
+                    partition_index=tp.partition,
+                    partition_size=log.size_in_bytes(),
+                    offset_lag=_offset_lag(broker, tp, log),
+                    is_future_key=False,
+                )
+            )
         topics = [R.DescribeLogDirsTopic(name=name, partitions=parts) for name, parts in by_topic.items()]
         results.append(R.DescribeLogDirsResult(error_code=0, log_dir=log_dir, topics=topics))
     return R(throttle_time_ms=0, results=results)

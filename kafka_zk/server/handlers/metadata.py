@@ -35,7 +35,9 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     if not all_topics and any(t.name is None or t.topic_id != ZERO_UUID for t in req.topics):
         return _invalid_request(req)
     names = cache.topic_names() if all_topics else [t.name for t in req.topics]
-    allow_create = broker.config["auto.create.topics.enable"] and (ctx.api_version < 4 or req.allow_auto_topic_creation)
+    allow_create = broker.config["auto.create.topics.enable"] and (
+        ctx.api_version < 4 or req.allow_auto_topic_creation
+    )
     topics = []
     for name in names:
         if cache.contains_topic(name):
@@ -48,7 +50,11 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
                 code = await broker.auto_create_topic(name)
         except KafkaError as e:
             code = e.code if e.code != ErrorCode.TOPIC_ALREADY_EXISTS else ErrorCode.LEADER_NOT_AVAILABLE
-        topics.append(R.MetadataResponseTopic(error_code=int(code), name=name, is_internal=is_internal(name), partitions=[]))
+        topics.append(
+            R.MetadataResponseTopic(
+                error_code=int(code), name=name, is_internal=is_internal(name), partitions=[]
+            )
+        )
     brokers = []
     for node in cache.alive_brokers():
         ep = node.endpoints.get(ctx.listener)
@@ -65,11 +71,19 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
 
 def _invalid_request(req: Any) -> Any:
     """Kafka 2.8's answer to topic ids in a request: INVALID_REQUEST for each listed topic, no brokers."""
-    return R(throttle_time_ms=0, topics=[
-        R.MetadataResponseTopic(error_code=int(ErrorCode.INVALID_REQUEST), name=t.name or "", topic_id=t.topic_id,
-                                is_internal=False, partitions=[])
-        for t in req.topics
-    ])
+    return R(
+        throttle_time_ms=0,
+        topics=[
+            R.MetadataResponseTopic(
+                error_code=int(ErrorCode.INVALID_REQUEST),
+                name=t.name or "",
+                topic_id=t.topic_id,
+                is_internal=False,
+                partitions=[],
+            )
+            for t in req.topics
+        ],
+    )
 
 
 def _topic(broker: Any, name: str, listener: str) -> Any:
@@ -91,5 +105,10 @@ def _topic(broker: Any, name: str, listener: str) -> Any:
                 offline_replicas=list(info.offline_replicas),
             )
         )
-    return R.MetadataResponseTopic(error_code=0, name=name, topic_id=cache.topic_id(name),
-                                   is_internal=is_internal(name), partitions=partitions)
+    return R.MetadataResponseTopic(
+        error_code=0,
+        name=name,
+        topic_id=cache.topic_id(name),
+        is_internal=is_internal(name),
+        partitions=partitions,
+    )

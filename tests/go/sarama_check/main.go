@@ -1,8 +1,8 @@
 // sarama_check: what a Go user of Sarama does against a kafka_zk cluster, for one Sarama `Version`.
 //
-// Sarama (1.22, Debian's golang-github-shopify-sarama-dev) does not negotiate with ApiVersions: it picks every
-// request version from the Kafka version it is told, like the Java client of its day. So each -version run
-// proves the broker accepts that Kafka release's request versions. The program:
+// Sarama (1.22, Debian's golang-github-shopify-sarama-dev) does not negotiate with ApiVersions: it picks
+// every request version from the Kafka version it is told, like the Java client of its day. So each
+// -version run proves the broker accepts that Kafka release's request versions. The program:
 //
 //  1. creates the topic with ClusterAdmin (CreateTopics to the controller);
 //  2. writes -records keyed records with a SyncProducer, acks=all (WaitForAll) and snappy compression;
