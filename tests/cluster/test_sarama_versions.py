@@ -3,8 +3,8 @@
 Sarama 1.22 does not negotiate: a `Version` of 0.10.2, 1.1, 2.1 or its newest (2.2) fixes the request
 versions it sends (0.10.2: Metadata v1, Produce v2, Fetch v3, JoinGroup v1, CreateTopics v0; 1.1 and later:
 Metadata v5, Produce v3, Fetch v4, CreateTopics v2, ...), so each run proves the broker serves that
-generation's clients: ClusterAdmin creates a topic, a SyncProducer with
-acks=all and snappy writes keyed records, a ConsumerGroup reads every one back exactly once.
+generation's clients: ClusterAdmin creates a topic, a SyncProducer with acks=all and snappy writes keyed
+records, a ConsumerGroup reads every one back exactly once.
 
 Built in GOPATH mode from Debian's packages (`golang-go`, `golang-github-shopify-sarama-dev`; `tools/dev.sh`
 installs them); skipped when they are missing. On failure the message lists the request versions the brokers
