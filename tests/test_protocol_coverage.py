@@ -81,3 +81,13 @@ def test_check_mode_detects_stale_pages(tmp_path: Path) -> None:
     assert tool.main(["--check", str(page)]) == 0
     page.write_text(page.read_text() + "edited\n")
     assert tool.main(["--check", str(page)]) == 1
+
+
+def test_nothing_is_advertised_beyond_kafka_2_8() -> None:
+    """A version newer than Kafka 2.8's would make clients use 3.x features (topic-id fetches, KRaft fields)."""
+    from kafka_zk.server.dispatch import supported_api_versions
+
+    for key, (lo, hi) in supported_api_versions().items():
+        assert key in KAFKA_2_8, f"API key {key} is not in Kafka 2.8"
+        k_lo, k_hi = KAFKA_2_8[key]
+        assert k_lo <= lo <= hi <= k_hi, f"API key {key}: advertised {lo}-{hi}, Kafka 2.8 has {k_lo}-{k_hi}"
