@@ -134,13 +134,13 @@ def test_open_negotiates_api_versions_v3_and_picks_versions() -> None:
             async with await broker.connect(client_id="tester") as conn:
                 assert conn.api_versions_version == 3
                 assert conn.api_versions == {0: (3, 8), 3: (0, 12), 18: (0, 3)}
-                assert conn.pick_version(ApiKey.METADATA) == 8  # our declared max is below the broker's
+                assert conn.pick_version(ApiKey.METADATA) == 11  # our declared max is below the broker's
                 assert conn.pick_version(ApiKey.PRODUCE) == 8
                 resp = await conn.request(ApiKey.METADATA, metadata_for("a"))
                 assert [b.host for b in resp.brokers] == ["a"]
             first, second = broker.seen
             assert (first.api_key, first.api_version, first.client_id) == (18, 3, "tester")
-            assert (second.api_key, second.api_version) == (3, 8)
+            assert (second.api_key, second.api_version) == (3, 11)
 
     run(scenario())
 

@@ -7,7 +7,8 @@
 #   bash tools/dev.sh test [PYTEST ARGS...]          install what is missing, run the whole test suite
 #   bash tools/dev.sh setup                          only install
 #
-# "Install what is missing": the Debian packages `zookeeper` and `kcat` (apt-get install -y; apt-get update
+# "Install what is missing": the Debian packages `zookeeper`, `kcat`, `golang-go` and
+# `golang-github-shopify-sarama-dev` (apt-get install -y; apt-get update
 # only if that fails), and a virtualenv in .venv with `pip install -e '.[test]'`, redone only when
 # setup.cfg/pyproject.toml changed (a stamp file in .venv remembers their hash).
 # Environment: PYTHON (interpreter for the venv, default python3.11 or python3 >= 3.11), ZOOKEEPER_HOME
@@ -45,6 +46,9 @@ ensure_system_packages() {
     local missing=()
     if [ -z "${ZOOKEEPER_HOME:-}" ] && [ ! -e /usr/share/java/zookeeper.jar ]; then missing+=(zookeeper); fi
     command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+    # Go and Sarama (GOPATH mode, no network) for tests/cluster/test_sarama_versions.py
+    command -v go >/dev/null 2>&1 || missing+=(golang-go)
+    [ -d /usr/share/gocode/src/github.com/Shopify/sarama ] || missing+=(golang-github-shopify-sarama-dev)
     if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 

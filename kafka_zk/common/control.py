@@ -83,6 +83,8 @@ class UpdateMetadataPartitionState:
     zk_version: int
     replicas: list[int]
     offline_replicas: list[int] = field(default_factory=list)
+    # Kafka 2.8's topic id (KIP-516) as stored in /brokers/topics/<t>, base64 like Kafka's Uuid.toString()
+    topic_id: str | None = None
 
 
 @dataclass

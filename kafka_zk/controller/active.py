@@ -232,6 +232,7 @@ class ActiveController:
         for topic in sorted(ctx.all_topics):
             await self._watch_topic(topic)
         for topic, parts in (await zk.get_topic_assignments(ctx.all_topics)).items():
+            self._remember_topic_id(topic)
             for p, a in parts.items():
                 tp = TopicPartition(topic, p)
                 ctx.set_assignment(tp, a)
@@ -376,6 +377,7 @@ class ActiveController:
             await self._watch_topic(t)
         added: list[TopicPartition] = []
         for topic, parts in (await self.zk.get_topic_assignments(new)).items():
+            self._remember_topic_id(topic)
             for p, a in sorted(parts.items()):
                 tp = TopicPartition(topic, p)
                 ctx.set_assignment(tp, a)
@@ -386,6 +388,11 @@ class ActiveController:
         for t in sorted(new):
             if t in ctx.all_topics:
                 self.events.emit("topic.created", topic=t, partitions=len(ctx.partitions_for_topic(t)))
+
+    def _remember_topic_id(self, topic: str) -> None:
+        topic_id = self.zk.topic_id(topic)
+        if topic_id:
+            self.ctx.topic_ids[topic] = topic_id
 
     async def on_new_partition_creation(self, tps: list[TopicPartition]) -> None:
         replicas = self.ctx.replicas_for_partitions(tps)

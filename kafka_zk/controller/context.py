@@ -154,6 +154,8 @@ class ControllerContext:
     topics_ineligible_for_deletion: set[str] = field(default_factory=set)
     topics_with_deletion_started: set[str] = field(default_factory=set)
     partitions_being_reassigned: set[TopicPartition] = field(default_factory=set)
+    # topic -> Kafka 2.8 topic id from its znode (only topics whose znode has one), sent in UpdateMetadata
+    topic_ids: dict[str, str] = field(default_factory=dict)
 
     # -- brokers -------------------------------------------------------------------------------------
     @property
@@ -224,6 +226,7 @@ class ControllerContext:
         for pr in [pr for pr in self.replica_states if pr.tp.topic == topic]:
             del self.replica_states[pr]
         self.assignments.pop(topic, None)
+        self.topic_ids.pop(topic, None)
         self.all_topics.discard(topic)
         self.topics_to_delete.discard(topic)
         self.topics_ineligible_for_deletion.discard(topic)

@@ -134,6 +134,7 @@ class ControllerBrokerRequestBatch:
                 zk_version=li.zk_version,
                 replicas=list(replicas),
                 offline_replicas=offline,
+                topic_id=ctx.topic_ids.get(tp.topic),
             )
 
     def add_stop_replica(self, broker_ids: Iterable[int], tp: TopicPartition, delete_partition: bool) -> None:

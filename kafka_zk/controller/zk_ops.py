@@ -151,6 +151,10 @@ class ControllerZk:
             out[topic] = to_assignments(ta)
         return out
 
+    def topic_id(self, topic: str) -> str | None:
+        """The topic id last read from the topic's znode (Kafka 2.8, znode v3), or None."""
+        return self._topic_ids.get(topic)
+
     async def set_topic_assignment(
         self, topic: str, assignment: Mapping[int, ReplicaAssignment], epoch_zk_version: int
     ) -> WriteResult:

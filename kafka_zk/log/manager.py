@@ -263,6 +263,10 @@ class LogManager:
                     keep.append((deadline, lg))
             self._to_delete = keep
 
+    def logs_by_dir(self) -> dict[str, list[tuple[TopicPartition, Log]]]:
+        """Every log dir (also those holding no log) with the logs in it — what DescribeLogDirs reports."""
+        return self._by_dir()
+
     # ------------------------------------------------------------------ checkpoints
     def _by_dir(self) -> dict[str, list[tuple[TopicPartition, Log]]]:
         out: dict[str, list[tuple[TopicPartition, Log]]] = {d: [] for d in self.log_dirs}

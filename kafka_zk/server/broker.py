@@ -92,6 +92,7 @@ class KafkaBroker:
         self.producer_ids: ProducerIdManager | None = None
         self.config_manager: DynamicConfigManager | None = None
         self.listeners: list[KafkaListener] = []
+        self.dispatcher: BrokerDispatcher | None = None  # its .stats back the control endpoint's /requests
         self.bound: dict[str, tuple[str, int]] = {}  # listener name -> advertised (host, port)
         self._control_runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -364,7 +365,7 @@ class KafkaBroker:
 
     async def _start_listeners(self) -> None:
         cfg = self.config
-        dispatcher = BrokerDispatcher(self)
+        self.dispatcher = dispatcher = BrokerDispatcher(self)
         control_name = cfg.control_listener_name
         configured = cfg.listeners
         advertised = {lst.name: lst for lst in cfg.advertised_listeners}

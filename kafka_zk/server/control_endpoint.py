@@ -34,6 +34,7 @@ from kafka_zk.common.control import (
 )
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.logging import get_logger
+from kafka_zk.server.request_stats import RequestStats
 
 log = get_logger(__name__)
 
@@ -58,6 +59,7 @@ class ControlEndpoint:
                     ControlledShutdownRequest, broker.handle_controlled_shutdown)),
                 web.get("/events", self._events),
                 web.get("/state", self._state),
+                web.get("/requests", self._requests),
             ]
         )
         self._highest_controller_epoch = -1
@@ -110,6 +112,11 @@ class ControlEndpoint:
         kind = request.query.get("kind", "")
         events = self.broker.events.recent(since, kind)
         return web.json_response([e.to_dict() for e in events])
+
+    async def _requests(self, request: web.Request) -> web.Response:
+        """Kafka-protocol requests served and refused per API key and version (server/request_stats.py)."""
+        dispatcher = getattr(self.broker, "dispatcher", None)  # None until the listeners are up
+        return web.json_response((dispatcher.stats if dispatcher is not None else RequestStats()).to_json())
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.json_response(self.broker.describe_state())

@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from kafka_zk.server.network import Dispatcher, RequestContext
+from kafka_zk.server.request_stats import RequestStats
 
 HANDLER_MODULES = (
     "produce",
@@ -36,6 +37,8 @@ HANDLER_MODULES = (
     "create_partitions",
     "delete_groups",
     "elect_leaders",
+    "describe_log_dirs",
+    "describe_cluster",
 )
 
 
@@ -55,10 +58,15 @@ def supported_api_versions() -> dict[int, tuple[int, int]]:
 class BrokerDispatcher(Dispatcher):
     def __init__(self, broker: Any) -> None:
         self.broker = broker
+        self.stats = RequestStats()
+
+    def refused(self, api_key: int, api_version: int, closed: bool = True) -> None:
+        (self.stats.refused if closed else self.stats.downgraded)[(api_key, api_version)] += 1
 
     def supported(self, api_key: int) -> tuple[int, int] | None:
         mod = TABLE.get(api_key)
         return None if mod is None else mod.VERSIONS
 
     async def handle(self, ctx: RequestContext, request: Any) -> Any:
+        self.stats.count_served(ctx.api_key, ctx.api_version, ctx.client_id)
         return await TABLE[ctx.api_key].handle(self.broker, ctx, request)

@@ -10,11 +10,16 @@ Rules (Kafka 2.x ``MetadataCache.updateMetadata``):
 * a request with a controller epoch older than the newest seen is rejected by the caller (control endpoint);
 * ``live_brokers`` replaces the broker list wholesale;
 * a partition state with leader ``-2`` (LeaderAndIsr.LeaderDuringDelete) removes that partition;
-* other partition states replace the cached state for that partition.
+* other partition states replace the cached state for that partition;
+* a partition state carrying a topic id (Kafka 2.8, from the topic's znode v3) records it for the topic;
+  Metadata v10+ reports it, the zero UUID when the topic has none.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import uuid
 from dataclasses import dataclass, field
 
 from kafka_zk.common.control import UpdateMetadataBroker, UpdateMetadataPartitionState, UpdateMetadataRequest
@@ -22,6 +27,7 @@ from kafka_zk.common.tp import TopicPartition
 
 LEADER_DURING_DELETE = -2
 NO_LEADER = -1
+ZERO_UUID = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class MetadataCache:
     brokers: dict[int, BrokerNode] = field(default_factory=dict)
     # topic -> partition -> info; kept per topic so "all partitions of t" is cheap
     topics: dict[str, dict[int, PartitionInfo]] = field(default_factory=dict)
+    topic_ids: dict[str, uuid.UUID] = field(default_factory=dict)
 
     def update(self, req: UpdateMetadataRequest) -> list[TopicPartition]:
         """Apply an UpdateMetadata request; returns the partitions it deleted."""
@@ -66,8 +73,11 @@ class MetadataCache:
                     deleted.append(TopicPartition(ps.topic, ps.partition))
                     if not parts:
                         del self.topics[ps.topic]
+                        self.topic_ids.pop(ps.topic, None)
                 continue
             self.topics.setdefault(ps.topic, {})[ps.partition] = _info(ps)
+            if ps.topic_id:
+                self.topic_ids[ps.topic] = parse_topic_id(ps.topic_id)
         return deleted
 
     # ---- queries ---------------------------------------------------------------------------------------
@@ -84,6 +94,10 @@ class MetadataCache:
 
     def topic_names(self) -> list[str]:
         return sorted(self.topics)
+
+    def topic_id(self, topic: str) -> uuid.UUID:
+        """The topic's id, or the zero UUID when its znode carries none (topics made before Kafka 2.8)."""
+        return self.topic_ids.get(topic, ZERO_UUID)
 
     def partitions(self, topic: str) -> dict[int, PartitionInfo]:
         return self.topics.get(topic, {})
@@ -115,3 +129,20 @@ def _info(ps: UpdateMetadataPartitionState) -> PartitionInfo:
         ps.controller_epoch,
         ps.zk_version,
     )
+
+
+def parse_topic_id(text: str) -> uuid.UUID:
+    """Kafka's ``Uuid.toString()`` form (URL-safe base64 of the 16 bytes, no padding) as a UUID.
+
+    A value that is not 16 bytes of base64 gives the zero UUID: an odd znode must not break Metadata.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return ZERO_UUID
+    return uuid.UUID(bytes=raw) if len(raw) == 16 else ZERO_UUID
+
+
+def format_topic_id(topic_id: uuid.UUID) -> str:
+    """The inverse of :func:`parse_topic_id` (what Kafka writes into the topic znode)."""
+    return base64.urlsafe_b64encode(topic_id.bytes).decode("ascii").rstrip("=")

@@ -78,6 +78,10 @@ class Dispatcher:
     async def handle(self, ctx: RequestContext, request: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def refused(self, api_key: int, api_version: int, closed: bool = True) -> None:
+        """Told about a request not handled: answered by closing the connection (unknown key, version, or bad
+        body), or — ``closed=False`` — an ApiVersions request at an unknown version, answered in v0."""
+
 
 class KafkaConnection(asyncio.Protocol):
     def __init__(self, dispatcher: Dispatcher, listener: str, max_request_size: int, max_queued: int) -> None:
@@ -193,20 +197,24 @@ class KafkaConnection(asyncio.Protocol):
             return
         supported = self.dispatcher.supported(api_key)
         if supported is None:
+            self.dispatcher.refused(api_key, api_version)
             self.close(f"unknown API key {api_key}")
             return
         lo, hi = supported
         if not lo <= api_version <= hi:
             if api_key == ApiKey.API_VERSIONS:
+                self.dispatcher.refused(api_key, api_version, closed=False)
                 await self._wait_idle()
                 chunks = encode_response_frame(correlation_id, api_key, 0, unsupported_version_response(lo, hi))
                 self._enqueue(api_key, _done(chunks))
                 return
+            self.dispatcher.refused(api_key, api_version)
             self.close(f"unsupported version {api_version} of API key {api_key} (supported {lo}-{hi})")
             return
         try:
             header, request = decode_request_frame(frame)
         except (ProtocolDecodeError, UnsupportedVersionError) as e:
+            self.dispatcher.refused(api_key, api_version)
             self.close(f"malformed request (API key {api_key} v{api_version}): {e}")
             return
         ctx = RequestContext(

@@ -4,8 +4,9 @@ The coordinator of group *g* is the leader of ``__consumer_offsets`` partition `
 comes from the metadata cache (the controller's view), with the leader's endpoint on the listener the request
 arrived on. The first FindCoordinator creates ``__consumer_offsets`` (see ``group_wiring.ensure_offsets_topic``)
 and, like every request made before that partition has a live leader, gets COORDINATOR_NOT_AVAILABLE; clients
-retry. Transaction coordinators (key type 1) do not exist in this broker: COORDINATOR_NOT_AVAILABLE as well,
-with a message saying so. v1 adds ``key_type``, ``throttle_time_ms`` and ``error_message``.
+retry. Transaction coordinators (key type 1) do not exist in this broker: the answer is
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED with a message saying so, which transactional producers report as a
+fatal error instead of retrying. v1 adds ``key_type``, ``throttle_time_ms`` and ``error_message``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def _error(code: ErrorCode, message: str) -> Any:
 async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     key_type = req.key_type if ctx.api_version >= 1 else COORDINATOR_GROUP
     if key_type == COORDINATOR_TRANSACTION:
-        return _error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "this broker has no transaction coordinator")
+        # not COORDINATOR_NOT_AVAILABLE, which clients retry until they time out (docs/differences.md)
+        return _error(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                      "transactions are not supported by this broker")
     if key_type != COORDINATOR_GROUP:
         return _error(ErrorCode.INVALID_REQUEST, f"unknown coordinator key type {key_type}")
     coordinator = coordinator_of(broker)

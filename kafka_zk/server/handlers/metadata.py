@@ -1,9 +1,14 @@
-"""Metadata (3): brokers, controller and partition leadership, from the controller-fed metadata cache.
+"""Metadata (3) v0-11: brokers, controller and partition leadership, from the controller-fed metadata cache.
 
 v0: an empty topic list means all topics; v1+: null means all, empty means none. Unknown topics are
 auto-created when ``auto.create.topics.enable`` and (v4+) the request's ``allow_auto_topic_creation`` allow it
 (answering LEADER_NOT_AVAILABLE until the controller has elected leaders, as Kafka does). Brokers are listed
 with their endpoint on the listener the request arrived on.
+
+v10/v11 (Kafka 2.8) report topic ids — the id in the topic's znode, the zero UUID for topics created without
+one — but, like Kafka 2.8, do not accept a topic *asked for* by id: a request naming a topic by id or with a
+null name is answered INVALID_REQUEST for every topic it lists. The authorized-operations fields (v8+) carry
+Kafka's "not requested" marker: this broker has no authorizer, so there is nothing to report.
 """
 
 from __future__ import annotations
@@ -14,22 +19,25 @@ from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.topic_names import is_internal, validate_topic_name
 from kafka_zk.protocol.messages.metadata import MetadataResponse
+from kafka_zk.protocol.schema import ZERO_UUID
 
 log = get_logger(__name__)
 
 API_KEY = 3
-VERSIONS = (0, 4)
+VERSIONS = (0, 11)
 
 R = MetadataResponse
 
 
 async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     cache = broker.metadata_cache
-    if req.topics is None or (ctx.api_version == 0 and not req.topics):
-        names = cache.topic_names()
-    else:
-        names = [t.name for t in req.topics]
-    allow_create = broker.config["auto.create.topics.enable"] and (ctx.api_version < 4 or req.allow_auto_topic_creation)
+    all_topics = req.topics is None or (ctx.api_version == 0 and not req.topics)
+    if not all_topics and any(t.name is None or t.topic_id != ZERO_UUID for t in req.topics):
+        return _invalid_request(req)
+    names = cache.topic_names() if all_topics else [t.name for t in req.topics]
+    allow_create = broker.config["auto.create.topics.enable"] and (
+        ctx.api_version < 4 or req.allow_auto_topic_creation
+    )
     topics = []
     for name in names:
         if cache.contains_topic(name):
@@ -42,7 +50,11 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
                 code = await broker.auto_create_topic(name)
         except KafkaError as e:
             code = e.code if e.code != ErrorCode.TOPIC_ALREADY_EXISTS else ErrorCode.LEADER_NOT_AVAILABLE
-        topics.append(R.MetadataResponseTopic(error_code=int(code), name=name, is_internal=is_internal(name), partitions=[]))
+        topics.append(
+            R.MetadataResponseTopic(
+                error_code=int(code), name=name, is_internal=is_internal(name), partitions=[]
+            )
+        )
     brokers = []
     for node in cache.alive_brokers():
         ep = node.endpoints.get(ctx.listener)
@@ -54,6 +66,23 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
         cluster_id=broker.cluster_id,
         controller_id=cache.controller_id if cache.controller_id in cache.brokers else -1,
         topics=topics,
+    )
+
+
+def _invalid_request(req: Any) -> Any:
+    """Kafka 2.8's answer to topic ids in a request: INVALID_REQUEST for each listed topic, no brokers."""
+    return R(
+        throttle_time_ms=0,
+        topics=[
+            R.MetadataResponseTopic(
+                error_code=int(ErrorCode.INVALID_REQUEST),
+                name=t.name or "",
+                topic_id=t.topic_id,
+                is_internal=False,
+                partitions=[],
+            )
+            for t in req.topics
+        ],
     )
 
 
@@ -76,4 +105,10 @@ def _topic(broker: Any, name: str, listener: str) -> Any:
                 offline_replicas=list(info.offline_replicas),
             )
         )
-    return R.MetadataResponseTopic(error_code=0, name=name, is_internal=is_internal(name), partitions=partitions)
+    return R.MetadataResponseTopic(
+        error_code=0,
+        name=name,
+        topic_id=cache.topic_id(name),
+        is_internal=is_internal(name),
+        partitions=partitions,
+    )
