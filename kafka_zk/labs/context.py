@@ -64,6 +64,7 @@ class LabContext:
         self._watches: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._event_seq: dict[int, int] = {}
+        self._followed: tuple[str, ...] = ()
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -77,6 +78,10 @@ class LabContext:
     async def __aexit__(self, *exc: object) -> None:
         for task in self._tasks:
             task.cancel()
+        if self._followed:  # the decisions of the last moments belong in the story too
+            await asyncio.sleep(0.3)
+            with contextlib.suppress(Exception):
+                await self._poll_events_once(self._followed)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -204,6 +209,7 @@ class LabContext:
     def follow_events(self, *kinds: str, interval_s: float = 0.2) -> None:
         """Narrate events whose kind starts with one of ``kinds`` from every broker's bus, as they happen."""
         wanted = tuple(kinds)
+        self._followed = wanted
         self._tasks.append(asyncio.create_task(self._poll_events(wanted, interval_s)))
 
     async def _poll_events(self, kinds: tuple[str, ...], interval_s: float) -> None:
@@ -212,16 +218,19 @@ class LabContext:
         for b in self.broker_ids:
             self._event_seq[b] = await self._latest_seq(b)
         while True:
-            batches = await asyncio.gather(*(self._events_since(b) for b in self.broker_ids))
-            for b, events in zip(self.broker_ids, batches):
-                for ev in events:
-                    kind = ev.get("kind", "")
-                    if not kind.startswith(kinds) or (kind in NOISY_EVENTS and kind not in kinds):
-                        continue
-                    fields = " ".join(f"{k}={_short(v)}" for k, v in ev.items()
-                                      if k not in ("seq", "time_ms", "kind", "broker_id"))
-                    self.narrator.say("event", f"broker {b}: {kind} {fields}".rstrip())
+            await self._poll_events_once(kinds)
             await asyncio.sleep(interval_s)
+
+    async def _poll_events_once(self, kinds: tuple[str, ...]) -> None:
+        batches = await asyncio.gather(*(self._events_since(b) for b in self.broker_ids))
+        for b, events in zip(self.broker_ids, batches):
+            for ev in events:
+                kind = ev.get("kind", "")
+                if not kind.startswith(kinds) or (kind in NOISY_EVENTS and kind not in kinds):
+                    continue
+                fields = " ".join(f"{k}={_short(v)}" for k, v in ev.items()
+                                  if k not in ("seq", "time_ms", "kind", "broker_id"))
+                self.narrator.say("event", f"broker {b}: {kind} {fields}".rstrip())
 
     async def _latest_seq(self, broker_id: int) -> int:
         events = await self._fetch_events(broker_id, 0)
