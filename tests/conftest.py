@@ -61,34 +61,13 @@ def _local_zookeeper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _container_zookeeper() -> Iterator[str]:
+    from kafka_zk.testing.clusters import DockerUnavailable, zookeeper
+
     try:
-        import docker  # type: ignore[import-untyped]
-
-        docker.from_env().ping()
-    except Exception as e:  # no SDK, no socket, daemon down...
-        pytest.skip(f"--zk=container: no Docker engine reachable ({type(e).__name__}: {e})")
-    from testcontainers.core.container import DockerContainer  # type: ignore[import-untyped]
-
-    from kafka_zk.launch.zookeeper import server_mode
-
-    container = (
-        DockerContainer("zookeeper:3.8")
-        .with_exposed_ports(2181)
-        .with_env("ZOO_4LW_COMMANDS_WHITELIST", "*")
-        .with_env("ZOO_TICK_TIME", "200")
-    )
-    container.start()
-    try:
-        host = container.get_container_host_ip()
-        port = int(container.get_exposed_port(2181))
-        deadline = time.monotonic() + 60
-        while server_mode(port, host) is None:
-            if time.monotonic() > deadline:
-                pytest.fail("zookeeper container did not start serving within 60 s", pytrace=False)
-            time.sleep(0.2)
-        yield f"{host}:{port}"
-    finally:
-        container.stop()
+        with zookeeper("container") as connect:
+            yield connect
+    except DockerUnavailable as e:
+        pytest.skip(f"--zk=container: {e}")
 
 
 @pytest.fixture(scope="session")

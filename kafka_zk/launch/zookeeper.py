@@ -152,7 +152,8 @@ class ZooKeeperEnsemble:
 
     def __init__(self, dir: str | os.PathLike[str], size: int = 3, port: int | None = None, *,
                  tick_time_ms: int = 200, heap_mb: int = 256, fsync: bool = False,
-                 start_timeout_s: float = 60.0, installation: Installation | None = None) -> None:
+                 start_timeout_s: float = 60.0, installation: Installation | None = None,
+                 client_address: str = LOCALHOST) -> None:
         if size < 1:
             raise ValueError(f"ensemble size must be >= 1, got {size}")
         self.dir = Path(dir).resolve()
@@ -163,6 +164,7 @@ class ZooKeeperEnsemble:
         self.fsync = fsync
         self.start_timeout_s = start_timeout_s
         self.installation = installation
+        self.client_address = client_address  # where clients connect (quorum traffic stays on loopback)
         self.servers: list[ServerSpec] = []
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -172,7 +174,7 @@ class ZooKeeperEnsemble:
     def connect_string(self) -> str:
         if not self.servers:
             raise RuntimeError("ZooKeeper not started")
-        return ",".join(f"{LOCALHOST}:{s.client_port}" for s in self.servers)
+        return ",".join(f"{self.client_address}:{s.client_port}" for s in self.servers)
 
     def start(self) -> "ZooKeeperEnsemble":
         """Write configs, launch every server and wait until all serve. Raises :class:`ZooKeeperNotFound`,
@@ -269,7 +271,7 @@ class ZooKeeperEnsemble:
             "syncLimit=25",
             f"dataDir={data}",
             f"clientPort={spec.client_port}",
-            f"clientPortAddress={LOCALHOST}",
+            f"clientPortAddress={self.client_address}",
             "minSessionTimeout=1000",
             "maxSessionTimeout=60000",
             "maxClientCnxns=0",
@@ -310,7 +312,7 @@ class ZooKeeperEnsemble:
         while pending:
             for i in list(pending):
                 spec = self.servers[i]
-                if server_mode(spec.client_port) in want:
+                if server_mode(spec.client_port, self.client_address) in want:
                     pending.remove(i)
                 elif not self.is_running(i):
                     raise ZooKeeperStartError(
