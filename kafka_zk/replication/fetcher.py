@@ -324,9 +324,8 @@ def _whole_batches(records: Any) -> int:
 class ReplicaFetcherManager:
     """Which fetcher follows which partition (Kafka's ``ReplicaFetcherManager``)."""
 
-    def __init__(self, broker_id: int, replica_manager: Any, config: Any, events: EventBus) -> None:
+    def __init__(self, broker_id: int, config: Any, events: EventBus) -> None:
         self.broker_id = broker_id
-        self.replica_manager = replica_manager
         self.config = config
         self.events = events
         self.fetchers: dict[int, ReplicaFetcher] = {}

@@ -37,9 +37,10 @@ from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.regions import FileRegion
-from kafka_zk.common.tasks import periodic, spawn
+from kafka_zk.common.tasks import PeriodicJob, periodic, spawn, stop_all
 from kafka_zk.common.topic_names import is_internal
 from kafka_zk.common.tp import TopicPartition
+from kafka_zk.replication.fetcher import ReplicaFetcherManager
 from kafka_zk.replication.partition import IsrProposal, Partition
 from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, CallbackOperation, Purgatory
 
@@ -101,6 +102,7 @@ class ReplicaManager:
         clock: Clock,
         events: EventBus,
         topic_config: Callable[[str], Awaitable[Any]],
+        fetchers: ReplicaFetcherManager,
     ) -> None:
         self.config = config
         self.broker_id = config.broker_id
@@ -113,12 +115,12 @@ class ReplicaManager:
         self.partitions: dict[TopicPartition, Partition] = {}
         self.produce_purgatory = Purgatory("produce")
         self.fetch_purgatory = Purgatory("fetch")
-        self.fetchers: Any = None  # ReplicaFetcherManager, set by the broker (needs the network client)
+        self.fetchers = fetchers
         self._control_lock = asyncio.Lock()
         self._pending_isr_changes: set[TopicPartition] = set()
         self._last_isr_change_ms = 0
         self._last_isr_propagation_ms = clock.monotonic_ms()
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._tasks: list[PeriodicJob] = []
         self._isr_writes: set[asyncio.Task[Any]] = set()
 
     # ---- lifecycle -----------------------------------------------------------------------------------
@@ -129,14 +131,11 @@ class ReplicaManager:
         self._tasks.append(periodic(self._maybe_propagate_isr_changes, ISR_CHANGE_CHECK_MS, "isr-change-propagation"))
 
     async def shutdown(self) -> None:
-        for t in self._tasks:
-            t.cancel()
+        await stop_all(self._tasks)
         for t in list(self._isr_writes):
             t.cancel()
-        await asyncio.gather(*self._tasks, *self._isr_writes, return_exceptions=True)
-        self._tasks.clear()
-        if self.fetchers is not None:
-            await self.fetchers.shutdown()
+        await asyncio.gather(*self._isr_writes, return_exceptions=True)
+        await self.fetchers.shutdown()
         self.fetch_purgatory.wake_all()
         self.produce_purgatory.wake_all()
 
@@ -195,18 +194,16 @@ class ReplicaManager:
                 errors.append(PartitionError(st.topic, st.partition, ErrorCode.NONE))
 
             for p, st in leaders:
-                if self.fetchers is not None:
-                    self.fetchers.remove_partition(p.tp)
+                self.fetchers.remove_partition(p.tp)
                 p.make_leader(st)
                 self._wake(p.tp, WAKE_HW)
                 self._wake(p.tp, WAKE_LEO)
             for p, st in followers:
-                if self.fetchers is not None:
-                    self.fetchers.remove_partition(p.tp)
+                self.fetchers.remove_partition(p.tp)
                 p.make_follower(st)
                 self._wake(p.tp, WAKE_HW)  # parked produces/fetches for it now fail with NOT_LEADER
                 self._wake(p.tp, WAKE_LEO)
-                if st.leader >= 0 and st.leader in endpoints and self.fetchers is not None:
+                if st.leader >= 0 and st.leader in endpoints:
                     self.fetchers.add_partition(p, st.leader, endpoints[st.leader], st.leader_epoch)
             return LeaderAndIsrResponse(ErrorCode.NONE, errors)
 
@@ -223,8 +220,7 @@ class ReplicaManager:
             errors: list[PartitionError] = []
             for ps in req.partition_states:
                 tp = TopicPartition(ps.topic, ps.partition)
-                if self.fetchers is not None:
-                    self.fetchers.remove_partition(tp)
+                self.fetchers.remove_partition(tp)
                 p = self.partitions.get(tp)
                 if p is not None and ps.leader_epoch >= 0 and ps.leader_epoch < p.leader_epoch:
                     errors.append(PartitionError(ps.topic, ps.partition, ErrorCode.FENCED_LEADER_EPOCH))
