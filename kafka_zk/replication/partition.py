@@ -3,8 +3,8 @@
 The controller decides roles (LeaderAndIsr); this object applies them and keeps the leader's bookkeeping:
 
 * ``make_leader`` / ``make_follower`` accept a LeaderAndIsr partition state only if its leader epoch is newer
-  than the one we hold (an equal or older epoch is a stale request: Kafka answers STALE_CONTROLLER_EPOCH for
-  that partition).
+  than the one we hold (:func:`is_stale_leader_epoch`, the one home of that rule: an equal or older epoch is a
+  stale request, and Kafka answers STALE_CONTROLLER_EPOCH for that partition).
 * As leader: every follower fetch updates that follower's progress (:mod:`.isr`), may advance the high
   watermark and may propose an ISR expansion; a periodic check may propose a shrink. A proposal is only a
   proposal: the replica manager writes it to the partition's state znode with a zkVersion-conditional update
@@ -41,6 +41,17 @@ class IsrProposal:
     reason: str  # "shrink" | "expand"
 
 
+def is_stale_leader_epoch(request_leader_epoch: int, current_leader_epoch: int) -> bool:
+    """Whether a LeaderAndIsr partition state must be ignored: its leader epoch is not newer than ours.
+
+    Kafka 2.8 ``ReplicaManager.becomeLeaderOrFollower`` applies a state only when ``requestLeaderEpoch >
+    currentLeaderEpoch`` and answers STALE_CONTROLLER_EPOCH for an equal or smaller one. ``is_new`` plays
+    no part there (it only tells ``createLogIfNotExists`` that the log is expected not to exist yet); the
+    controller resends unchanged states, and re-applying one would reset follower progress and the
+    leader-epoch start offset."""
+    return request_leader_epoch <= current_leader_epoch
+
+
 class Partition:
     def __init__(
         self, tp: TopicPartition, broker_id: int, clock: Clock, events: EventBus, log: object, max_lag_ms: int
@@ -74,7 +85,7 @@ class Partition:
         return self.leader_id == self.broker_id and not self.fenced
 
     def _accept_state(self, st: LeaderAndIsrPartitionState) -> None:
-        if st.leader_epoch <= self.leader_epoch and not st.is_new:
+        if is_stale_leader_epoch(st.leader_epoch, self.leader_epoch):
             raise KafkaError(
                 ErrorCode.STALE_CONTROLLER_EPOCH,
                 f"leader epoch {st.leader_epoch} is not newer than current {self.leader_epoch}",

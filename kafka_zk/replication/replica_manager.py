@@ -41,8 +41,9 @@ from kafka_zk.common.tasks import PeriodicJob, periodic, spawn, stop_all
 from kafka_zk.common.topic_names import is_internal
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.replication.fetcher import ReplicaFetcherManager
-from kafka_zk.replication.partition import IsrProposal, Partition
+from kafka_zk.replication.partition import IsrProposal, Partition, is_stale_leader_epoch
 from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, CallbackOperation, Purgatory
+from zk_layout.znodes import PartitionState
 
 log = get_logger(__name__)
 
@@ -172,7 +173,7 @@ class ReplicaManager:
                     errors.append(PartitionError(st.topic, st.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
                     continue
                 p = self.partitions.get(tp)
-                if p is not None and st.leader_epoch <= p.leader_epoch:
+                if p is not None and is_stale_leader_epoch(st.leader_epoch, p.leader_epoch):
                     log.debug(  # routine: the controller resends unchanged states, as Kafka's does
                         "ignoring LeaderAndIsr with an old leader epoch",
                         topic=st.topic,
@@ -412,8 +413,9 @@ class ReplicaManager:
         spawn(self._write_isr(p, proposal), f"isr-write-{proposal.tp}", self._isr_writes)
 
     async def _write_isr(self, p: Partition, proposal: IsrProposal) -> None:
-        from zk_layout.znodes import PartitionState
-
+        """Write the proposal conditionally on its zkVersion. zk_layout's ``update_partition_state`` already
+        recognises our own earlier write that landed before a connection loss (the znode holds exactly this
+        state: success at its version), so a conflict here is a real one."""
         state = PartitionState(
             leader=self.broker_id,
             leader_epoch=proposal.leader_epoch,
@@ -453,12 +455,11 @@ class ReplicaManager:
             self._wake(tp, WAKE_HW)
             self._wake(tp, WAKE_LEO)
         elif zk_state.leader_epoch == p.leader_epoch:
-            # Same leader and epoch, different version: our own earlier write landed (connection loss) or
-            # the version moved under us; adopt it so the next proposal can succeed.
-            log.info("cached zkVersion was stale; re-read", topic=tp.topic, partition=tp.partition, zk_version=zk_version)
+            # Same leader and epoch, another version (another ISR): the version moved under us; adopt it so
+            # the next proposal can succeed.
+            log.info("cached zkVersion was stale; re-read", topic=tp.topic, partition=tp.partition,
+                     zk_version=zk_version)
             p.zk_version = zk_version
-            if tuple(zk_state.isr) == tuple(proposal.isr):
-                self._isr_written(p, proposal, zk_version)
 
     def _isr_written(self, p: Partition, proposal: IsrProposal, new_version: int) -> None:
         if p.isr_update_succeeded(proposal, new_version):
