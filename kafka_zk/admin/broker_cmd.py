@@ -11,9 +11,10 @@ import asyncio
 import signal
 import sys
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kafka_zk.common.config import ConfigError, parse_kv_args
+from kafka_zk.common.tasks import spawn
 
 if TYPE_CHECKING:
     from kafka_zk.server.config import BrokerConfig
@@ -40,10 +41,10 @@ def _run(args: argparse.Namespace) -> int:
 async def _serve(config: BrokerConfig) -> int:
     from kafka_zk.server.broker import BrokerStartupError, KafkaBroker
 
-    loop = asyncio.get_running_loop()
     stop_requested = asyncio.Event()
     signals = 0
     broker: KafkaBroker | None = None
+    background: set[asyncio.Task[Any]] = set()
 
     def on_signal() -> None:
         nonlocal signals
@@ -51,8 +52,9 @@ async def _serve(config: BrokerConfig) -> int:
         if signals == 1:
             stop_requested.set()
         elif broker is not None:
-            loop.create_task(broker.stop(controlled=False))
+            spawn(broker.stop(controlled=False), "broker-stop-now", background)
 
+    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
     try:

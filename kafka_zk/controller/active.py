@@ -29,7 +29,6 @@ from kafka_zk.controller.config import ControllerConfig
 from kafka_zk.controller.context import (
     NO_LEADER,
     ControllerContext,
-    LiveBroker,
     PartitionReplica,
     PartitionStatus,
     ReplicaStatus,

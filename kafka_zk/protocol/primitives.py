@@ -61,7 +61,7 @@ def decode_uvarint(
     result = 0
     shift = 0
     end = len(buf)
-    for i in range(max_bytes):
+    for _ in range(max_bytes):
         if pos >= end:
             raise ProtocolDecodeError("buffer ends inside a varint")
         b = buf[pos]

@@ -41,7 +41,6 @@ from kafka_zk.common.control import (
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.tasks import PeriodicJob, periodic, stop_all
-from kafka_zk.common.tp import TopicPartition
 from kafka_zk.controller.channel import ControlClient, SendOutcome
 from kafka_zk.controller.config import ControllerConfig
 from kafka_zk.controller.controller import KafkaController

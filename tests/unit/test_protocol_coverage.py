@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "gen_protocol_coverage.py"
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "gen_protocol_coverage.py"
 
 
 def load_tool() -> types.ModuleType:
