@@ -26,6 +26,8 @@ from kafka_zk.common.control import LeaderAndIsrPartitionState
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import CoalescingEmitter, EventBus
 from kafka_zk.common.tp import TopicPartition
+from kafka_zk.log.info import LogAppendInfo
+from kafka_zk.log.log import Log
 from kafka_zk.replication.isr import FollowerProgress, can_join_isr, high_watermark_candidate, out_of_sync_replicas
 
 
@@ -54,7 +56,7 @@ def is_stale_leader_epoch(request_leader_epoch: int, current_leader_epoch: int) 
 
 class Partition:
     def __init__(
-        self, tp: TopicPartition, broker_id: int, clock: Clock, events: EventBus, log: object, max_lag_ms: int
+        self, tp: TopicPartition, broker_id: int, clock: Clock, events: EventBus, log: Log, max_lag_ms: int
     ) -> None:
         self.tp = tp
         self.max_lag_ms = max_lag_ms  # replica.lag.time.max.ms
@@ -62,7 +64,7 @@ class Partition:
         self.clock = clock
         self.events = events
         self.progress = CoalescingEmitter(events)  # replica.leo / replica.hw, at most every 100 ms per replica
-        self.log = log  # kafka_zk.log.Log
+        self.log = log
         self.leader_id = -1
         self.leader_epoch = -1
         self.controller_epoch = -1
@@ -107,8 +109,8 @@ class Partition:
         self.leader_id = self.broker_id
         self.isr = tuple(st.isr)
         log = self.log
-        self.leader_epoch_start_offset = log.log_end_offset  # type: ignore[attr-defined]
-        log.leader_epoch_cache.assign(self.leader_epoch, self.leader_epoch_start_offset)  # type: ignore[attr-defined]
+        self.leader_epoch_start_offset = log.log_end_offset
+        log.leader_epoch_cache.assign(self.leader_epoch, self.leader_epoch_start_offset)
         if not was_leader:
             self.followers = {}
         for r in self.replicas:
@@ -125,7 +127,7 @@ class Partition:
             partition=self.tp.partition,
             leader_epoch=self.leader_epoch,
             isr=list(self.isr),
-            log_end_offset=log.log_end_offset,  # type: ignore[attr-defined]
+            log_end_offset=log.log_end_offset,
         )
         self.maybe_increment_high_watermark()
 
@@ -155,7 +157,7 @@ class Partition:
         if not self.is_leader:
             raise KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, f"broker {self.broker_id} is not the leader of {self.tp}")
 
-    def append_as_leader(self, batches: memoryview, required_acks: int, min_isr: int) -> object:
+    def append_as_leader(self, batches: memoryview, required_acks: int, min_isr: int) -> LogAppendInfo:
         """Append a producer's batches. Raises KafkaError (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, ...)."""
         self.check_leader()
         if required_acks == -1 and len(self.isr) < min_isr:
@@ -163,7 +165,7 @@ class Partition:
                 ErrorCode.NOT_ENOUGH_REPLICAS,
                 f"ISR {list(self.isr)} is smaller than min.insync.replicas={min_isr}",
             )
-        info = self.log.append_as_leader(batches, self.leader_epoch)  # type: ignore[attr-defined]
+        info = self.log.append_as_leader(batches, self.leader_epoch)
         self.emit_leo("leader")
         self.maybe_increment_high_watermark()
         return info
@@ -171,14 +173,14 @@ class Partition:
     def emit_leo(self, role: str) -> None:
         self.progress.emit(
             self.tp, "replica.leo", topic=self.tp.topic, partition=self.tp.partition, role=role,
-            log_end_offset=self.log.log_end_offset,  # type: ignore[attr-defined]
+            log_end_offset=self.log.log_end_offset,
         )
 
     def produce_completion(self, required_offset: int, min_isr: int) -> ErrorCode | None:
         """For an acks=all produce waiting for ``required_offset`` (last offset + 1): None while it must wait."""
         if not self.is_leader:
             return ErrorCode.NOT_LEADER_OR_FOLLOWER
-        if self.log.high_watermark >= required_offset:  # type: ignore[attr-defined]
+        if self.log.high_watermark >= required_offset:
             return ErrorCode.NONE if len(self.isr) >= min_isr else ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
         return None
 
@@ -195,11 +197,11 @@ class Partition:
         f = self.followers.get(replica_id)
         if f is None:
             return None
-        leo = self.log.log_end_offset  # type: ignore[attr-defined]
+        leo = self.log.log_end_offset
         f.update(fetch_offset, leo, self.clock.monotonic_ms())
         self.maybe_increment_high_watermark()
         if self.pending_isr is None and can_join_isr(
-            f, self.isr, self.replicas, self.log.high_watermark, self.leader_epoch_start_offset  # type: ignore[attr-defined]
+            f, self.isr, self.replicas, self.log.high_watermark, self.leader_epoch_start_offset
         ):
             new_isr = tuple(r for r in self.replicas if r in self.isr or r == replica_id)
             return self._propose(new_isr, "expand")
@@ -210,7 +212,7 @@ class Partition:
             return None
         out = out_of_sync_replicas(
             self.broker_id,
-            self.log.log_end_offset,  # type: ignore[attr-defined]
+            self.log.log_end_offset,
             self.isr,
             self.followers,
             self.clock.monotonic_ms(),
@@ -256,15 +258,15 @@ class Partition:
         log = self.log
         candidate = high_watermark_candidate(
             self.broker_id,
-            log.log_end_offset,  # type: ignore[attr-defined]
+            log.log_end_offset,
             self._hw_isr(),
             self.followers,
             self.clock.monotonic_ms(),
             self.max_lag_ms,
         )
-        old = log.high_watermark  # type: ignore[attr-defined]
+        old = log.high_watermark
         if candidate > old:
-            log.high_watermark = candidate  # type: ignore[attr-defined]
+            log.high_watermark = candidate
             self.progress.emit(self.tp, "replica.hw", topic=self.tp.topic, partition=self.tp.partition, role="leader",
                                high_watermark=candidate)
             self.on_high_watermark(self.tp)
@@ -276,9 +278,9 @@ class Partition:
     def update_follower_high_watermark(self, leader_hw: int) -> bool:
         """HW := leader's HW from the fetch response, clamped to [log start, local LEO]."""
         log = self.log
-        new_hw = max(log.log_start_offset, min(leader_hw, log.log_end_offset))  # type: ignore[attr-defined]
-        if new_hw != log.high_watermark:  # type: ignore[attr-defined]
-            log.high_watermark = new_hw  # type: ignore[attr-defined]
+        new_hw = max(log.log_start_offset, min(leader_hw, log.log_end_offset))
+        if new_hw != log.high_watermark:
+            log.high_watermark = new_hw
             self.progress.emit(self.tp, "replica.hw", topic=self.tp.topic, partition=self.tp.partition, role="follower",
                                high_watermark=new_hw)
             return True

@@ -40,9 +40,12 @@ from kafka_zk.common.regions import FileRegion
 from kafka_zk.common.tasks import PeriodicJob, periodic, spawn, stop_all
 from kafka_zk.common.topic_names import is_internal
 from kafka_zk.common.tp import TopicPartition
+from kafka_zk.log.config import LogConfig
+from kafka_zk.log.manager import LogManager
 from kafka_zk.replication.fetcher import ReplicaFetcherManager
 from kafka_zk.replication.partition import IsrProposal, Partition, is_stale_leader_epoch
 from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, CallbackOperation, Purgatory
+from zk_layout.client import KafkaZkClient
 from zk_layout.znodes import PartitionState
 
 log = get_logger(__name__)
@@ -97,12 +100,12 @@ class ReplicaManager:
     def __init__(
         self,
         config: ReplicaManagerConfig,
-        log_manager: Any,
+        log_manager: LogManager,
         zk_call: Callable[..., Awaitable[Any]],
-        zk: Any,
+        zk: KafkaZkClient,
         clock: Clock,
         events: EventBus,
-        topic_config: Callable[[str], Awaitable[Any]],
+        topic_config: Callable[[str], Awaitable[LogConfig]],
         fetchers: ReplicaFetcherManager,
     ) -> None:
         self.config = config
@@ -262,18 +265,18 @@ class ReplicaManager:
                 continue
             try:
                 p = self.leader_partition(tp)
-                min_isr = p.log.config.min_insync_replicas  # type: ignore[attr-defined]
+                min_isr = p.log.config.min_insync_replicas
                 info = p.append_as_leader(batches, required_acks, min_isr)
             except KafkaError as e:
                 results[tp] = ProduceResult(e.code, error_message=e.message)
                 continue
             results[tp] = ProduceResult(
-                ErrorCode.NONE, info.first_offset, info.log_append_time, info.log_start_offset  # type: ignore[attr-defined]
+                ErrorCode.NONE, info.first_offset, info.log_append_time, info.log_start_offset
             )
-            if not info.duplicate:  # type: ignore[attr-defined]
+            if not info.duplicate:
                 self._wake(tp, WAKE_LEO)
             if required_acks == -1:
-                waiting[tp] = (p, info.last_offset + 1, min_isr)  # type: ignore[attr-defined]
+                waiting[tp] = (p, info.last_offset + 1, min_isr)
 
         if waiting:
             def check() -> bool:
@@ -360,12 +363,12 @@ class ReplicaManager:
             if fp.current_leader_epoch > p.leader_epoch:
                 return FetchResult(ErrorCode.UNKNOWN_LEADER_EPOCH)
         lg = p.log
-        hw = lg.high_watermark  # type: ignore[attr-defined]
-        base = FetchResult(ErrorCode.NONE, hw, hw, lg.log_start_offset)  # type: ignore[attr-defined]
+        hw = lg.high_watermark
+        base = FetchResult(ErrorCode.NONE, hw, hw, lg.log_start_offset)
         if limit <= 0 and not min_one:
             return base
         try:
-            info = lg.read(fp.fetch_offset, max(limit, 0), None if is_follower else hw, min_one)  # type: ignore[attr-defined]
+            info = lg.read(fp.fetch_offset, max(limit, 0), None if is_follower else hw, min_one)
         except KafkaError as e:
             base.error = e.code
             return base
@@ -379,14 +382,14 @@ class ReplicaManager:
         p = self.leader_partition(tp)
         lg = p.log
         if timestamp == -2:
-            return -1, lg.log_start_offset  # type: ignore[attr-defined]
+            return -1, lg.log_start_offset
         if timestamp == -1:
-            return -1, (lg.high_watermark if from_consumer else lg.log_end_offset)  # type: ignore[attr-defined]
-        found = lg.fetch_offset_by_timestamp(timestamp)  # type: ignore[attr-defined]
+            return -1, (lg.high_watermark if from_consumer else lg.log_end_offset)
+        found = lg.fetch_offset_by_timestamp(timestamp)
         if found is None:
             return -1, -1
         offset, ts = found
-        if from_consumer and offset >= lg.high_watermark:  # type: ignore[attr-defined]
+        if from_consumer and offset >= lg.high_watermark:
             return -1, -1
         return ts, offset
 
@@ -398,7 +401,7 @@ class ReplicaManager:
                 raise KafkaError(ErrorCode.FENCED_LEADER_EPOCH)
             if current_leader_epoch > p.leader_epoch:
                 raise KafkaError(ErrorCode.UNKNOWN_LEADER_EPOCH)
-        return p.log.leader_epoch_cache.end_offset_for(leader_epoch)  # type: ignore[attr-defined]
+        return p.log.leader_epoch_cache.end_offset_for(leader_epoch)
 
     # ---- ISR maintenance -----------------------------------------------------------------------------
 
@@ -493,9 +496,9 @@ class ReplicaManager:
                     "leader": p.leader_id,
                     "leader_epoch": p.leader_epoch,
                     "isr": list(p.isr),
-                    "log_start_offset": lg.log_start_offset,  # type: ignore[attr-defined]
-                    "log_end_offset": lg.log_end_offset,  # type: ignore[attr-defined]
-                    "high_watermark": lg.high_watermark,  # type: ignore[attr-defined]
+                    "log_start_offset": lg.log_start_offset,
+                    "log_end_offset": lg.log_end_offset,
+                    "high_watermark": lg.high_watermark,
                     "followers": {
                         r: {"log_end_offset": f.log_end_offset, "last_caught_up_ms": f.last_caught_up_ms}
                         for r, f in p.followers.items()
