@@ -27,6 +27,7 @@ from typing import Any
 
 from kafka_zk.client.connection import KafkaConnection
 from kafka_zk.client.errors import KafkaConnectionError, KafkaRequestTimeoutError
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
@@ -208,7 +209,7 @@ class ReplicaFetcher:
             lg.truncate_to(offset)
             log.info("truncated follower log", topic=s.tp.topic, partition=s.tp.partition, from_offset=leo, to_offset=offset, reason=reason)
             self.events.emit(
-                "replica.truncated", topic=s.tp.topic, partition=s.tp.partition, from_offset=leo, to_offset=offset, reason=reason
+                kinds.REPLICA_TRUNCATED, topic=s.tp.topic, partition=s.tp.partition, from_offset=leo, to_offset=offset, reason=reason
             )
 
     # ---- fetching ------------------------------------------------------------------------------------
@@ -309,7 +310,7 @@ class ReplicaFetcher:
         if leader_start > leo:
             lg.truncate_fully_and_start_at(leader_start)
             log.info("follower restarts at the leader's log start", topic=s.tp.topic, partition=s.tp.partition, offset=leader_start)
-            self.events.emit("replica.truncated", topic=s.tp.topic, partition=s.tp.partition, from_offset=leo,
+            self.events.emit(kinds.REPLICA_TRUNCATED, topic=s.tp.topic, partition=s.tp.partition, from_offset=leo,
                              to_offset=leader_start, reason="leader log starts after our end")
 
 
@@ -344,7 +345,7 @@ class ReplicaFetcherManager:
             f = self._new_fetcher(leader_id, endpoint)
         f.add(partition, leader_epoch)
         self.events.emit(
-            "replica.fetching", topic=partition.tp.topic, partition=partition.tp.partition, leader=leader_id, leader_epoch=leader_epoch
+            kinds.REPLICA_FETCHING, topic=partition.tp.topic, partition=partition.tp.partition, leader=leader_id, leader_epoch=leader_epoch
         )
 
     def _new_fetcher(self, leader_id: int, endpoint: tuple[str, int]) -> ReplicaFetcher:

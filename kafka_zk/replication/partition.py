@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.clock import Clock
 from kafka_zk.common.control import LeaderAndIsrPartitionState
 from kafka_zk.common.errors import ErrorCode, KafkaError
@@ -122,7 +123,7 @@ class Partition:
             if r not in self.replicas:
                 del self.followers[r]
         self.events.emit(
-            "replica.became_leader",
+            kinds.REPLICA_BECAME_LEADER,
             topic=self.tp.topic,
             partition=self.tp.partition,
             leader_epoch=self.leader_epoch,
@@ -138,7 +139,7 @@ class Partition:
         self.isr = ()  # followers do not track the ISR (Kafka makeFollower)
         self.followers = {}
         self.events.emit(
-            "replica.became_follower",
+            kinds.REPLICA_BECAME_FOLLOWER,
             topic=self.tp.topic,
             partition=self.tp.partition,
             leader=st.leader,
@@ -149,7 +150,7 @@ class Partition:
         """Stop acting as leader: ZooKeeper holds a newer leader epoch than ours."""
         if not self.fenced:
             self.fenced = True
-            self.events.emit("replica.fenced", topic=self.tp.topic, partition=self.tp.partition, reason=reason)
+            self.events.emit(kinds.REPLICA_FENCED, topic=self.tp.topic, partition=self.tp.partition, reason=reason)
 
     # ---- leader: produce -----------------------------------------------------------------------------
 
@@ -172,7 +173,7 @@ class Partition:
 
     def emit_leo(self, role: str) -> None:
         self.progress.emit(
-            self.tp, "replica.leo", topic=self.tp.topic, partition=self.tp.partition, role=role,
+            self.tp, kinds.REPLICA_LEO, topic=self.tp.topic, partition=self.tp.partition, role=role,
             log_end_offset=self.log.log_end_offset,
         )
 
@@ -237,7 +238,7 @@ class Partition:
         self.isr = proposal.isr
         self.zk_version = new_zk_version
         self.events.emit(
-            f"isr.{proposal.reason}",
+            kinds.ISR_SHRINK if proposal.reason == "shrink" else kinds.ISR_EXPAND,
             topic=self.tp.topic,
             partition=self.tp.partition,
             old_isr=list(old),
@@ -267,7 +268,7 @@ class Partition:
         old = log.high_watermark
         if candidate > old:
             log.high_watermark = candidate
-            self.progress.emit(self.tp, "replica.hw", topic=self.tp.topic, partition=self.tp.partition, role="leader",
+            self.progress.emit(self.tp, kinds.REPLICA_HW, topic=self.tp.topic, partition=self.tp.partition, role="leader",
                                high_watermark=candidate)
             self.on_high_watermark(self.tp)
             return True
@@ -281,7 +282,7 @@ class Partition:
         new_hw = max(log.log_start_offset, min(leader_hw, log.log_end_offset))
         if new_hw != log.high_watermark:
             log.high_watermark = new_hw
-            self.progress.emit(self.tp, "replica.hw", topic=self.tp.topic, partition=self.tp.partition, role="follower",
+            self.progress.emit(self.tp, kinds.REPLICA_HW, topic=self.tp.topic, partition=self.tp.partition, role="follower",
                                high_watermark=new_hw)
             return True
         return False

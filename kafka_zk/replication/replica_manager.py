@@ -24,6 +24,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.clock import Clock
 from kafka_zk.common.control import (
     LeaderAndIsrPartitionState,
@@ -237,10 +238,10 @@ class ReplicaManager:
                     except Exception:
                         log.exception("cannot delete log", topic=ps.topic, partition=ps.partition)
                         code = ErrorCode.KAFKA_STORAGE_ERROR
-                    self.events.emit("replica.deleted", topic=ps.topic, partition=ps.partition)
+                    self.events.emit(kinds.REPLICA_DELETED, topic=ps.topic, partition=ps.partition)
                 elif p is not None:
                     p.leader_id = -1  # neither leader nor fetching until a new LeaderAndIsr
-                    self.events.emit("replica.stopped", topic=ps.topic, partition=ps.partition)
+                    self.events.emit(kinds.REPLICA_STOPPED, topic=ps.topic, partition=ps.partition)
                 self._wake(tp, WAKE_HW)
                 self._wake(tp, WAKE_LEO)
                 errors.append(PartitionError(ps.topic, ps.partition, code))
@@ -480,7 +481,7 @@ class ReplicaManager:
             self._pending_isr_changes.clear()
             self._last_isr_propagation_ms = now
             await self._zk_call(self._zk.propagate_isr_changes, changed)
-            self.events.emit("isr.change_propagated", partitions=[str(tp) for tp in changed])
+            self.events.emit(kinds.ISR_CHANGE_PROPAGATED, partitions=[str(tp) for tp in changed])
 
     # ---- introspection (for /state and the dashboard) ------------------------------------------------
 

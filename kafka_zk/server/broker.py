@@ -27,6 +27,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.clock import SYSTEM_CLOCK, Clock
 from kafka_zk.common.control import (
     ControlledShutdownRequest,
@@ -164,7 +165,7 @@ class KafkaBroker:
         if cfg.unclean_leader_election_enable and not (old and old.unclean_leader_election_enable):
             if self.controller.is_active:
                 self.controller.notify_unclean_leader_election_enabled(topic)
-        self.events.emit("config.topic_changed", topic=topic, overrides=overrides)
+        self.events.emit(kinds.CONFIG_TOPIC_CHANGED, topic=topic, overrides=overrides)
 
     async def auto_create_topic(self, name: str, partitions: int | None = None, rf: int | None = None,
                                 configs: dict[str, str] | None = None) -> ErrorCode:
@@ -276,7 +277,7 @@ class KafkaBroker:
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
-        self.events.emit("broker.started", broker_id=self.broker_id,
+        self.events.emit(kinds.BROKER_STARTED, broker_id=self.broker_id,
                          listeners={k: f"{h}:{p}" for k, (h, p) in self.bound.items()})
         log.info("broker started", broker_id=self.broker_id, epoch=self.broker_epoch, listeners=self.bound)
 
@@ -323,7 +324,7 @@ class KafkaBroker:
             self.broker_epoch = int(await self.zk_call(self.zk.register_broker, reg))
         except BrokerIdTakenError as e:
             raise BrokerStartupError(str(e)) from None
-        self.events.emit("broker.registered", broker_id=self.broker_id, broker_epoch=self.broker_epoch)
+        self.events.emit(kinds.BROKER_REGISTERED, broker_id=self.broker_id, broker_epoch=self.broker_epoch)
         log.info("registered broker", broker_id=self.broker_id, broker_epoch=self.broker_epoch)
 
     def _start_periodic_tasks(self) -> None:
@@ -393,7 +394,7 @@ class KafkaBroker:
                 log.info("controlled shutdown request failed", attempt=attempt, error=str(e) or type(e).__name__)
             if code == ErrorCode.NONE and not remaining:
                 log.info("controlled shutdown succeeded", broker_id=self.broker_id, attempt=attempt)
-                self.events.emit("broker.controlled_shutdown", broker_id=self.broker_id, attempts=attempt)
+                self.events.emit(kinds.BROKER_CONTROLLED_SHUTDOWN, broker_id=self.broker_id, attempts=attempt)
                 return True
             log.info("controlled shutdown incomplete", attempt=attempt, error=ErrorCode(code).name,
                      remaining=[f"{p.topic}-{p.partition}" for p in remaining][:10])
