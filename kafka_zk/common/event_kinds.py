@@ -7,7 +7,7 @@ emitted) is checked against :data:`ALL` by ``tests/unit/test_event_kinds.py``.
 
 from __future__ import annotations
 
-# ---- controller (the active controller's broker) ----------------------------------------------------------
+# ---- controller (the active controller's broker) -------------------------------------------------
 CONTROLLER_ELECTED = "controller.elected"
 CONTROLLER_RESIGNED = "controller.resigned"
 BROKER_JOINED = "broker.joined"
@@ -21,7 +21,7 @@ ISR_CHANGED = "isr.changed"
 REPLICA_STATE = "replica.state"
 PARTITION_REASSIGNED = "partition.reassigned"
 
-# ---- replicas (every broker) ---------------------------------------------------------------------------------
+# ---- replicas (every broker) ---------------------------------------------------------------------
 REPLICA_BECAME_LEADER = "replica.became_leader"
 REPLICA_BECAME_FOLLOWER = "replica.became_follower"
 REPLICA_FETCHING = "replica.fetching"
@@ -35,20 +35,20 @@ REPLICA_FENCED = "replica.fenced"
 REPLICA_STOPPED = "replica.stopped"
 REPLICA_DELETED = "replica.deleted"
 
-# ---- logs (every broker) ---------------------------------------------------------------------------------------
+# ---- logs (every broker) -------------------------------------------------------------------------
 LOG_ROLLED = "log.rolled"
 LOG_TRUNCATED = "log.truncated"
 LOG_RECOVERED = "log.recovered"
 LOG_SEGMENT_DELETED = "log.segment_deleted"
 LOG_DELETED = "log.deleted"
 
-# ---- consumer groups (the coordinator's broker) ---------------------------------------------------------------
+# ---- consumer groups (the coordinator's broker) --------------------------------------------------
 GROUP_STATE = "group.state"
 GROUP_MEMBER_JOINED = "group.member_joined"
 GROUP_MEMBER_REMOVED = "group.member_removed"
 GROUP_REBALANCE_COMPLETED = "group.rebalance_completed"
 
-# ---- broker lifecycle --------------------------------------------------------------------------------------------
+# ---- broker lifecycle ----------------------------------------------------------------------------
 BROKER_STARTED = "broker.started"
 BROKER_REGISTERED = "broker.registered"
 BROKER_CONTROLLED_SHUTDOWN = "broker.controlled_shutdown"

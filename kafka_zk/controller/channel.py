@@ -80,8 +80,12 @@ class _BrokerSender:
             item = await self.queue.get()
             kind = item.message.KIND
             if self.url_base is None:
-                log.error("broker has no control-plane endpoint; dropping request", broker=self.broker.id, kind=kind,
-                          listener=self._manager.listener_name)
+                log.error(
+                    "broker has no control-plane endpoint; dropping request",
+                    broker=self.broker.id,
+                    kind=kind,
+                    listener=self._manager.listener_name,
+                )
                 continue
             attempts = 0
             while True:
@@ -90,8 +94,13 @@ class _BrokerSender:
                 if outcome is SendOutcome.DONE:
                     break
                 if attempts == 1 or attempts % 50 == 0:
-                    log.warning("control request failed; retrying", broker=self.broker.id, kind=kind,
-                                attempts=attempts, reason=reason)
+                    log.warning(
+                        "control request failed; retrying",
+                        broker=self.broker.id,
+                        kind=kind,
+                        attempts=attempts,
+                        reason=reason,
+                    )
                 await asyncio.sleep(backoff_s)
             if item.callback is not None:
                 try:
@@ -109,7 +118,9 @@ class ControlClient:
     channel sends through it, and so does a broker asking the controller for a controlled shutdown."""
 
     def __init__(self, request_timeout_ms: int = 30000, connect_timeout_ms: int = 30000) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout_ms / 1000.0, connect=connect_timeout_ms / 1000.0)
+        self._timeout = aiohttp.ClientTimeout(
+            total=request_timeout_ms / 1000.0, connect=connect_timeout_ms / 1000.0
+        )
         self._session: aiohttp.ClientSession | None = None
 
     def start(self) -> None:
@@ -122,8 +133,11 @@ class ControlClient:
         if self._session is None:
             raise RuntimeError("control client not started")
         try:
-            async with self._session.post(f"{url_base}{CONTROL_PATH_PREFIX}{kind}", data=body,
-                                          headers={"Content-Type": "application/x-msgpack"}) as resp:
+            async with self._session.post(
+                f"{url_base}{CONTROL_PATH_PREFIX}{kind}",
+                data=body,
+                headers={"Content-Type": "application/x-msgpack"},
+            ) as resp:
                 return classify_response(resp.status, await resp.read())
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             return SendOutcome.RETRY, None, f"{type(e).__name__}: {e}"
@@ -142,8 +156,14 @@ class ControlClient:
 class ControllerChannelManager:
     """One queue + sender task per broker. Create, ``start()`` on the loop, ``shutdown()`` when resigning."""
 
-    def __init__(self, controller_id: int, listener_name: str = "CONTROLLER", request_timeout_ms: int = 30000,
-                 connect_timeout_ms: int = 30000, retry_backoff_ms: int = 100) -> None:
+    def __init__(
+        self,
+        controller_id: int,
+        listener_name: str = "CONTROLLER",
+        request_timeout_ms: int = 30000,
+        connect_timeout_ms: int = 30000,
+        retry_backoff_ms: int = 100,
+    ) -> None:
         self.controller_id = controller_id
         self.listener_name = listener_name
         self.retry_backoff_ms = retry_backoff_ms
@@ -158,9 +178,12 @@ class ControllerChannelManager:
             return
         ep = broker.endpoint(self.listener_name)
         if ep is None:
-            log.error("broker registration has no control-plane listener; control requests cannot reach it",
-                      broker=broker.id, listener=self.listener_name,
-                      endpoints=[f"{e.listener}://{e.host}:{e.port}" for e in broker.endpoints])
+            log.error(
+                "broker registration has no control-plane listener; control requests cannot reach it",
+                broker=broker.id,
+                listener=self.listener_name,
+                endpoints=[f"{e.listener}://{e.host}:{e.port}" for e in broker.endpoints],
+            )
         url = None if ep is None else url_base(ep.host, ep.port)
         sender = _BrokerSender(self, broker, url)
         self._senders[broker.id] = sender
@@ -178,8 +201,11 @@ class ControllerChannelManager:
         """Queue ``message`` for ``broker_id``; False (and dropped) when the broker is not in the channel."""
         sender = self._senders.get(broker_id)
         if sender is None:
-            log.debug("dropping control request for a broker not in the channel", broker=broker_id,
-                      kind=message.KIND)
+            log.debug(
+                "dropping control request for a broker not in the channel",
+                broker=broker_id,
+                kind=message.KIND,
+            )
             return False
         sender.queue.put_nowait(_QueueItem(message, callback))
         return True

@@ -48,7 +48,8 @@ class Bootstrap:
 
 
 def log_config_with(default: LogConfig, overrides: dict[str, str]) -> LogConfig:
-    """A topic's config: the broker defaults with its ``/config/topics/<t>`` overrides (invalid ones ignored)."""
+    """A topic's config: the broker defaults with its ``/config/topics/<t>`` overrides (invalid ones are
+    ignored with a warning: a bad znode must not stop the broker)."""
     try:
         return default.with_overrides(overrides)
     except ConfigError as e:
@@ -85,7 +86,8 @@ async def _with_zookeeper(config: BrokerConfig, clock: Clock, zk: KafkaZkClient,
     if meta_cluster is not None and meta_cluster != cluster_id:
         raise BrokerStartupError(
             f"the log dirs belong to cluster {meta_cluster} but ZooKeeper holds cluster {cluster_id} "
-            "(InconsistentClusterIdException): point zookeeper.connect at the right cluster or use empty log.dirs"
+            "(InconsistentClusterIdException): point zookeeper.connect at the right cluster "
+            "or use empty log.dirs"
         )
     broker_id = await _settle_broker_id(config, az, zk, meta_broker)
     offsets_partitions = await az.call(existing_offsets_partitions, zk)
@@ -96,17 +98,23 @@ async def _with_zookeeper(config: BrokerConfig, clock: Clock, zk: KafkaZkClient,
         default_log_config,
         clock,
         events,
-        topic_configs=lambda topic: log_config_with(default_log_config, zk.get_entity_config("topics", topic)),
+        topic_configs=lambda topic: log_config_with(
+            default_log_config, zk.get_entity_config("topics", topic)
+        ),
         producer_id_expiration_ms=config["producer.id.expiration.ms"],
     )
     try:
         await asyncio.get_running_loop().run_in_executor(None, log_manager.startup)
     except LogDirInUseError as e:
         raise BrokerStartupError(f"{e}: is another broker using log.dirs {config.log_dirs}?") from None
-    return Bootstrap(zk, az, cluster_id, broker_id, events, default_log_config, log_manager, offsets_partitions)
+    return Bootstrap(
+        zk, az, cluster_id, broker_id, events, default_log_config, log_manager, offsets_partitions
+    )
 
 
-async def _settle_broker_id(config: BrokerConfig, az: AsyncZk, zk: KafkaZkClient, meta_broker: int | None) -> int:
+async def _settle_broker_id(
+    config: BrokerConfig, az: AsyncZk, zk: KafkaZkClient, meta_broker: int | None
+) -> int:
     configured = config.broker_id
     if configured >= 0:
         if meta_broker is not None and meta_broker != configured:

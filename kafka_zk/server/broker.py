@@ -105,8 +105,11 @@ class KafkaBroker:
             self.broker_id,
             self.az,
             ControllerConfig.from_props(
-                {**config.values, "control.plane.listener.name": config.control_listener_name,
-                 "inter.broker.listener.name": config.inter_broker_listener_name}
+                {
+                    **config.values,
+                    "control.plane.listener.name": config.control_listener_name,
+                    "inter.broker.listener.name": config.inter_broker_listener_name,
+                }
             ),
             self.events,
             reregister_broker=self._register,
@@ -118,13 +121,21 @@ class KafkaBroker:
         self.config_manager = DynamicConfigManager(self)
         dispatcher = BrokerDispatcher(self)
         self.listeners = [
-            KafkaListener(lst.name, lst.host, lst.port, dispatcher, config["socket.request.max.bytes"],
-                          config["queued.max.requests"])
-            for lst in config.listeners if lst.name != config.control_listener_name
+            KafkaListener(
+                lst.name,
+                lst.host,
+                lst.port,
+                dispatcher,
+                config["socket.request.max.bytes"],
+                config["queued.max.requests"],
+            )
+            for lst in config.listeners
+            if lst.name != config.control_listener_name
         ]
         self._control_runner = web.AppRunner(ControlEndpoint(self).app, access_log=None, handle_signals=False)
-        self._control_client = ControlClient(config["controller.socket.timeout.ms"],
-                                             config["controller.socket.timeout.ms"])
+        self._control_client = ControlClient(
+            config["controller.socket.timeout.ms"], config["controller.socket.timeout.ms"]
+        )
         self.bound: dict[str, tuple[str, int]] = {}  # listener name -> advertised (host, port), once bound
         self._jobs: list[PeriodicJob] = []
         self._metadata_changed = asyncio.Event()
@@ -167,13 +178,27 @@ class KafkaBroker:
                 self.controller.notify_unclean_leader_election_enabled(topic)
         self.events.emit(kinds.CONFIG_TOPIC_CHANGED, topic=topic, overrides=overrides)
 
-    async def auto_create_topic(self, name: str, partitions: int | None = None, rf: int | None = None,
-                                configs: dict[str, str] | None = None) -> ErrorCode:
+    async def auto_create_topic(
+        self,
+        name: str,
+        partitions: int | None = None,
+        rf: int | None = None,
+        configs: dict[str, str] | None = None,
+    ) -> ErrorCode:
         """Create a topic with the broker defaults (Metadata auto-creation); answers LEADER_NOT_AVAILABLE
         as Kafka does, since leaders are not elected yet."""
         n = partitions if partitions is not None else self.config["num.partitions"]
         replication = rf if rf is not None else self.config["default.replication.factor"]
-        await self.zk_call(self.topic_admin.create_topic, name, n, replication, configs or {}, None, False, self.live_broker_ids())
+        await self.zk_call(
+            self.topic_admin.create_topic,
+            name,
+            n,
+            replication,
+            configs or {},
+            None,
+            False,
+            self.live_broker_ids(),
+        )
         log.info("auto-created topic", topic=name, partitions=n, replication_factor=replication)
         return ErrorCode.LEADER_NOT_AVAILABLE
 
@@ -191,8 +216,11 @@ class KafkaBroker:
                 return done()
         return True
 
-    async def wait_for_leaders(self, topics: list[str], timeout_ms: int, min_partitions: dict[str, int] | None = None) -> set[str]:
-        """Wait until every partition of ``topics`` has a leader in the metadata cache; returns those that don't."""
+    async def wait_for_leaders(
+        self, topics: list[str], timeout_ms: int, min_partitions: dict[str, int] | None = None
+    ) -> set[str]:
+        """Wait until every partition of ``topics`` has a leader in the metadata cache; returns the topics
+        that still lack one."""
         cache = self.metadata_cache
 
         def missing() -> set[str]:
@@ -237,7 +265,9 @@ class KafkaBroker:
         if not self.controller.is_active:
             return ControlledShutdownResponse(ErrorCode.STALE_CONTROLLER_EPOCH, [])
         code, remaining = await self.controller.controlled_shutdown(req.broker_id, req.broker_epoch)
-        return ControlledShutdownResponse(code, [TopicPartitionRef(tp.topic, tp.partition) for tp in remaining])
+        return ControlledShutdownResponse(
+            code, [TopicPartitionRef(tp.topic, tp.partition) for tp in remaining]
+        )
 
     def describe_state(self) -> dict[str, Any]:
         ctrl = self.controller
@@ -277,8 +307,11 @@ class KafkaBroker:
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
-        self.events.emit(kinds.BROKER_STARTED, broker_id=self.broker_id,
-                         listeners={k: f"{h}:{p}" for k, (h, p) in self.bound.items()})
+        self.events.emit(
+            kinds.BROKER_STARTED,
+            broker_id=self.broker_id,
+            listeners={k: f"{h}:{p}" for k, (h, p) in self.bound.items()},
+        )
         log.info("broker started", broker_id=self.broker_id, epoch=self.broker_epoch, listeners=self.bound)
 
     async def _start_listeners(self) -> None:
@@ -308,7 +341,8 @@ class KafkaBroker:
         cfg = self.config
         protos = cfg.security_protocol_map
         endpoints = tuple(
-            Endpoint(name, host, port, protos.get(name, "PLAINTEXT")) for name, (host, port) in self.bound.items()
+            Endpoint(name, host, port, protos.get(name, "PLAINTEXT"))
+            for name, (host, port) in self.bound.items()
         )
         return BrokerRegistration(self.broker_id, endpoints, self.clock.time_ms(), rack=cfg["broker.rack"])
 
@@ -319,7 +353,9 @@ class KafkaBroker:
                 continue
             mine = {(e.host, e.port) for e in reg.endpoints}
             if any((e.host, e.port) in mine for e in other.endpoints):
-                raise BrokerStartupError(f"broker {other_id} already advertises one of this broker's endpoints {sorted(mine)}")
+                raise BrokerStartupError(
+                    f"broker {other_id} already advertises one of this broker's endpoints {sorted(mine)}"
+                )
         try:
             self.broker_epoch = int(await self.zk_call(self.zk.register_broker, reg))
         except BrokerIdTakenError as e:
@@ -328,8 +364,8 @@ class KafkaBroker:
         log.info("registered broker", broker_id=self.broker_id, broker_epoch=self.broker_epoch)
 
     def _start_periodic_tasks(self) -> None:
-        """Log housekeeping. Each job runs in a worker thread: checkpoints and flushes fsync, and an fsync on the
-        event loop would stall every request of the broker for its duration. A job's next run starts after
+        """Log housekeeping. Each job runs in a worker thread: checkpoints and flushes fsync, and an fsync on
+        the event loop would stall every request of the broker for its duration. A job's next run starts after
         its thread finished, and :meth:`stop` waits for a run in flight before the log manager closes."""
         cfg = self.config
         lm = self.log_manager
@@ -340,9 +376,16 @@ class KafkaBroker:
 
         now = self.clock.time_ms
         jobs: list[tuple[Callable[[], Any], int, str]] = [
-            (lm.checkpoint_high_watermarks, cfg["replica.high.watermark.checkpoint.interval.ms"], "hw-checkpoint"),
-            (lm.checkpoint_recovery_points, cfg["log.flush.offset.checkpoint.interval.ms"] or 60000,
-             "recovery-point-checkpoint"),
+            (
+                lm.checkpoint_high_watermarks,
+                cfg["replica.high.watermark.checkpoint.interval.ms"],
+                "hw-checkpoint",
+            ),
+            (
+                lm.checkpoint_recovery_points,
+                cfg["log.flush.offset.checkpoint.interval.ms"] or 60000,
+                "recovery-point-checkpoint",
+            ),
             (lambda: lm.flush_dirty(now()), 1000, "log-flusher"),
             (lambda: lm.run_retention(now()), cfg["log.retention.check.interval.ms"], "log-retention"),
         ]
@@ -391,13 +434,19 @@ class KafkaBroker:
                 code, remaining = await self._send_controlled_shutdown()
             except Exception as e:
                 code, remaining = ErrorCode.NETWORK_EXCEPTION, []
-                log.info("controlled shutdown request failed", attempt=attempt, error=str(e) or type(e).__name__)
+                log.info(
+                    "controlled shutdown request failed", attempt=attempt, error=str(e) or type(e).__name__
+                )
             if code == ErrorCode.NONE and not remaining:
                 log.info("controlled shutdown succeeded", broker_id=self.broker_id, attempt=attempt)
                 self.events.emit(kinds.BROKER_CONTROLLED_SHUTDOWN, broker_id=self.broker_id, attempts=attempt)
                 return True
-            log.info("controlled shutdown incomplete", attempt=attempt, error=ErrorCode(code).name,
-                     remaining=[f"{p.topic}-{p.partition}" for p in remaining][:10])
+            log.info(
+                "controlled shutdown incomplete",
+                attempt=attempt,
+                error=ErrorCode(code).name,
+                remaining=[f"{p.topic}-{p.partition}" for p in remaining][:10],
+            )
             if attempt < retries:
                 await asyncio.sleep(backoff_s)
         log.warning("controlled shutdown failed; proceeding with unclean shutdown", broker_id=self.broker_id)
@@ -417,7 +466,9 @@ class KafkaBroker:
         request = ControlledShutdownRequest(self.broker_id, self.broker_epoch)
         outcome, resp, reason = await self._control_client.request(ep.host, ep.port, request)
         if outcome is not SendOutcome.DONE or not isinstance(resp, ControlledShutdownResponse):
-            log.info("controlled shutdown request failed", controller=controller_id, reason=reason or repr(resp))
+            log.info(
+                "controlled shutdown request failed", controller=controller_id, reason=reason or repr(resp)
+            )
             return ErrorCode.NETWORK_EXCEPTION, []
         return ErrorCode(resp.error_code), resp.remaining_partitions
 

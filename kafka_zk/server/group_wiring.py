@@ -94,11 +94,19 @@ class GroupLeadership:
     def on_partitions_deleted(self, deleted: list[TopicPartition]) -> None:
         deleted = [tp for tp in deleted if tp.topic != GROUP_METADATA_TOPIC_NAME]
         if deleted:
-            spawn(self.coordinator.on_partitions_deleted(deleted), "offsets-of-deleted-partitions", self._background)
+            spawn(
+                self.coordinator.on_partitions_deleted(deleted),
+                "offsets-of-deleted-partitions",
+                self._background,
+            )
 
 
 def build_group_coordinator(
-    props: dict[str, Any], replica_manager: ReplicaManager, clock: Clock, events: EventBus, num_partitions: int | None
+    props: dict[str, Any],
+    replica_manager: ReplicaManager,
+    clock: Clock,
+    events: EventBus,
+    num_partitions: int | None,
 ) -> GroupCoordinator:
     """The group coordinator over the replicated ``__consumer_offsets`` log; ``num_partitions`` is the
     existing topic's partition count (:func:`existing_offsets_partitions`), None to use the config's.
@@ -147,8 +155,12 @@ def read_offsets_partition(replicas: _HostsReplicas, partition: int, buffer_size
         try:
             buf = plog.read(offset, buffer_size, max_offset=end, min_one_message=True).records_bytes()
         except (KafkaError, OSError, ValueError) as e:
-            log.error("reading offsets partition failed; serving what was loaded", partition=partition,
-                      offset=offset, reason=str(e))
+            log.error(
+                "reading offsets partition failed; serving what was loaded",
+                partition=partition,
+                offset=offset,
+                reason=str(e),
+            )
             return
         if not buf:
             break
@@ -164,13 +176,14 @@ def read_offsets_partition(replicas: _HostsReplicas, partition: int, buffer_size
         offset = next_offset
 
 
-# ---------------------------------------------------------------------------------------------- topic creation
+# ------------------------------------------------------------------------------------------ topic creation
 
 OFFSETS_TOPIC_COMPRESSION = "producer"
 
 
 def offsets_topic_configs(config: GroupCoordinatorConfig) -> dict[str, str]:
-    """Kafka's ``GroupCoordinator.offsetsTopicConfigs``: compacted, producer compression, its own segment size."""
+    """Kafka's ``GroupCoordinator.offsetsTopicConfigs``: compacted, producer compression, its own segment
+    size."""
     return {
         "cleanup.policy": "compact",
         "compression.type": OFFSETS_TOPIC_COMPRESSION,
@@ -192,14 +205,16 @@ async def ensure_offsets_topic(broker: Any, coordinator: GroupCoordinator) -> Er
     if rf < 1:
         return ErrorCode.COORDINATOR_NOT_AVAILABLE
     try:
-        await broker.auto_create_topic(GROUP_METADATA_TOPIC_NAME, coordinator.manager.num_partitions, rf, offsets_topic_configs(config))
+        await broker.auto_create_topic(
+            GROUP_METADATA_TOPIC_NAME, coordinator.manager.num_partitions, rf, offsets_topic_configs(config)
+        )
     except KafkaError as e:
         if e.code is not ErrorCode.TOPIC_ALREADY_EXISTS:
             log.warning("cannot create the offsets topic", error=e.code.name, reason=e.message)
     return ErrorCode.COORDINATOR_NOT_AVAILABLE
 
 
-# ---------------------------------------------------------------------------------------------- handler helpers
+# ----------------------------------------------------------------------------------------- handler helpers
 
 
 def coordinator_of(broker: Any) -> GroupCoordinator | None:
@@ -218,7 +233,9 @@ def client_host(ctx: Any) -> str:
     return f"/{ctx.client_host}"
 
 
-def known_partitions(broker: Any, tps: Iterable[TopicPartition]) -> tuple[list[TopicPartition], list[TopicPartition]]:
+def known_partitions(
+    broker: Any, tps: Iterable[TopicPartition]
+) -> tuple[list[TopicPartition], list[TopicPartition]]:
     """Split ``tps`` into (partitions the metadata cache knows, unknown ones) — UNKNOWN_TOPIC_OR_PARTITION."""
     cache = broker.metadata_cache
     known: list[TopicPartition] = []

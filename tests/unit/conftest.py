@@ -18,5 +18,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         used = _NOT_IN_UNIT.intersection(getattr(item, "fixturenames", ()))
         if used:
             raise pytest.UsageError(
-                f"{item.nodeid} uses {sorted(used)}: move it to tests/zk or tests/cluster (tests/unit runs without them)"
+                f"{item.nodeid} uses {sorted(used)}: move it to tests/zk or tests/cluster "
+                "(tests/unit runs without them)"
             )

@@ -18,15 +18,22 @@ def _emit_calls() -> list[tuple[str, ast.Call]]:
     out = []
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("emit", "_emit"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("emit", "_emit")
+            ):
                 out.append((f"{path.relative_to(ROOT)}:{node.lineno}", node))
     return out
 
 
 def test_no_emitter_spells_a_kind_itself() -> None:
-    spelled = [where for where, call in _emit_calls()
-               for arg in call.args[:2]
-               if isinstance(arg, ast.JoinedStr) or (isinstance(arg, ast.Constant) and isinstance(arg.value, str))]
+    spelled = [
+        where
+        for where, call in _emit_calls()
+        for arg in call.args[:2]
+        if isinstance(arg, ast.JoinedStr) or (isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+    ]
     assert spelled == [], "emit kinds from kafka_zk.common.event_kinds, not string literals"
 
 
