@@ -194,9 +194,6 @@ class ControllerChannelManager:
         if sender is not None and sender.task is not None:
             sender.task.cancel()
 
-    def has_broker(self, broker_id: int) -> bool:
-        return broker_id in self._senders
-
     def send(self, broker_id: int, message: Any, callback: ResponseCallback | None = None) -> bool:
         """Queue ``message`` for ``broker_id``; False (and dropped) when the broker is not in the channel."""
         sender = self._senders.get(broker_id)

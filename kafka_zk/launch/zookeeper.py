@@ -347,10 +347,6 @@ class ZooKeeperServer(ZooKeeperEnsemble):
     def __init__(self, dir: str | os.PathLike[str], port: int | None = None, **kwargs: Any) -> None:
         super().__init__(dir, size=1, port=port, **kwargs)
 
-    @property
-    def port_number(self) -> int:
-        return self.servers[0].client_port
-
 
 # -- CLI-level functions -----------------------------------------------------------------------------------
 

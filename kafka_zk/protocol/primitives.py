@@ -110,10 +110,6 @@ def decode_varlong(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, 
     return zigzag_decode(raw), pos
 
 
-def chunk_size(chunk: Chunk) -> int:
-    return len(chunk)
-
-
 def chunks_to_bytes(chunks: Iterable[Chunk]) -> bytes:
     """Join chunks into one ``bytes``, reading file regions (tests, our client, the non-sendfile path)."""
     return b"".join(c.read() if isinstance(c, FileRegion) else c for c in chunks)

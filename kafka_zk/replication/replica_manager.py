@@ -91,7 +91,6 @@ class FetchResult:
 class ReplicaManagerConfig:
     broker_id: int
     replica_lag_time_max_ms: int = 30000
-    default_min_insync_replicas: int = 1
 
 
 class ReplicaManager:
