@@ -57,8 +57,17 @@ def is_stale_leader_epoch(request_leader_epoch: int, current_leader_epoch: int) 
 
 class Partition:
     def __init__(
-        self, tp: TopicPartition, broker_id: int, clock: Clock, events: EventBus, log: Log, max_lag_ms: int
+        self,
+        tp: TopicPartition,
+        broker_id: int,
+        clock: Clock,
+        events: EventBus,
+        log: Log,
+        max_lag_ms: int,
+        on_high_watermark: Callable[[TopicPartition], None] = lambda tp: None,
     ) -> None:
+        """``on_high_watermark(tp)`` is called after the leader's high watermark moved (the replica manager
+        wakes the requests waiting for it)."""
         self.tp = tp
         self.max_lag_ms = max_lag_ms  # replica.lag.time.max.ms
         self.broker_id = broker_id
@@ -78,8 +87,7 @@ class Partition:
         self.leader_epoch_start_offset = 0
         self.fenced = False
         self.pending_isr: IsrProposal | None = None
-        # called after the leader's high watermark moved (the replica manager wakes waiting requests)
-        self.on_high_watermark: Callable[[TopicPartition], None] = lambda tp: None
+        self._on_high_watermark = on_high_watermark
 
     # ---- role changes --------------------------------------------------------------------------------
 
@@ -270,7 +278,7 @@ class Partition:
             log.high_watermark = candidate
             self.progress.emit(self.tp, kinds.REPLICA_HW, topic=self.tp.topic, partition=self.tp.partition, role="leader",
                                high_watermark=candidate)
-            self.on_high_watermark(self.tp)
+            self._on_high_watermark(self.tp)
             return True
         return False
 

@@ -214,8 +214,8 @@ class ReplicaManager:
     async def _create_partition(self, tp: TopicPartition) -> Partition:
         config = await self._topic_config(tp.topic)
         log_ = self.log_manager.get_or_create_log(tp, config)
-        p = Partition(tp, self.broker_id, self.clock, self.events, log_, self.config.replica_lag_time_max_ms)
-        p.on_high_watermark = self._on_hw
+        p = Partition(tp, self.broker_id, self.clock, self.events, log_, self.config.replica_lag_time_max_ms,
+                      self._on_hw)
         self.partitions[tp] = p
         return p
 
