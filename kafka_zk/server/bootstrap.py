@@ -6,9 +6,9 @@
    ``/brokers/seqid``);
 3. load the logs (recovery after an unclean shutdown happens here).
 
-:func:`bootstrap` returns these as one frozen :class:`Bootstrap`, so that :class:`~kafka_zk.server.broker.
-KafkaBroker` can build every component complete in its constructor instead of filling in attributes as
-startup goes. On failure it closes what it opened and raises :class:`BrokerStartupError`.
+:func:`bootstrap` returns these as one frozen :class:`Bootstrap`, so that ``KafkaBroker`` can build every
+component complete in its constructor instead of filling in attributes as startup goes. On failure it closes
+what it opened and raises :class:`BrokerStartupError`.
 """
 
 from __future__ import annotations

@@ -12,10 +12,14 @@ Startup follows Kafka 2.x (``KafkaServer.startup``, zk-layout.md §3.1):
 6. register the ephemeral ``/brokers/ids/<id>`` (its czxid is the broker epoch) and write ``meta.properties``;
 7. start the controller module (election) and the group coordinator, then the periodic log tasks.
 
+Steps 1–3 are :func:`kafka_zk.server.bootstrap.bootstrap`: they produce what the components need (the
+ZooKeeper client, the ids, the loaded logs), so :meth:`KafkaBroker.create` can then construct every component
+complete, in one step; :meth:`KafkaBroker.start` runs steps 4–7.
+
 Shutdown (SIGTERM) is controlled, as Kafka's: ask the controller to move leadership off this broker
 (ControlledShutdown, retried up to ``controlled.shutdown.max.retries``), then stop serving, stop the
-controller module, the replica manager, flush and close the logs (leaving the clean-shutdown marker), and
-close the ZooKeeper session (the ephemeral registration disappears, the controller notices).
+controller module, the group coordinator, the periodic jobs (waiting for a run in flight), the replica
+manager, flush and close the logs (leaving the clean-shutdown marker), and close the ZooKeeper session (the ephemeral registration disappears, the controller notices).
 """
 
 from __future__ import annotations
