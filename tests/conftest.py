@@ -32,7 +32,7 @@ for p in (str(_TESTS), str(_TESTS.parent)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from zk_layout import KafkaZkClient  # noqa: E402
+from zk_layout import KafkaZkClient
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,7 +99,7 @@ def zk_chroot(zk_connect: str, _zk_admin: KafkaZkClient) -> Iterator[str]:
     try:
         yield f"{zk_connect}{name}"
     finally:
-        for attempt in range(20):  # a client the test forgot to close may still be writing
+        for _ in range(20):  # a client the test forgot to close may still be writing
             try:
                 _zk_admin.delete_recursive(name)
                 break

@@ -32,11 +32,11 @@ from typing import Any, Iterator
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 
-from kafka_zk.launch.cluster import LocalCluster  # noqa: E402
-from kafka_zk.launch.zookeeper import ZooKeeperServer  # noqa: E402
+from kafka_zk.launch.cluster import LocalCluster
+from kafka_zk.launch.zookeeper import ZooKeeperServer
 
 VALUE = b"x" * 100
 PRODUCER = {

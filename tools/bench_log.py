@@ -34,9 +34,9 @@ import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from kafka_zk.common.regions import FileRegion  # noqa: E402
-from kafka_zk.log import Log, LogConfig  # noqa: E402
-from kafka_zk.record import RecordBatchBuilder  # noqa: E402
+from kafka_zk.common.regions import FileRegion
+from kafka_zk.log import Log, LogConfig
+from kafka_zk.record import RecordBatchBuilder
 
 RECORD_BYTES = 100
 

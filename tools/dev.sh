@@ -4,7 +4,9 @@
 #   bash tools/dev.sh up [--dir DIR] [--port PORT]   install what is missing, start a local cluster (ZooKeeper +
 #                                                    3 brokers, default DIR=run) and show a produce/consume round trip
 #   bash tools/dev.sh down [--dir DIR]               stop it (the data stays in DIR)
-#   bash tools/dev.sh test [PYTEST ARGS...]          install what is missing, run the whole test suite
+#   bash tools/dev.sh test [TIER] [PYTEST ARGS...]   install what is missing, `ruff check`, then the test suite:
+#                                                    all of it, or one tier: unit (no ZooKeeper, no processes;
+#                                                    seconds), zk (real ZooKeeper), cluster (broker processes)
 #   bash tools/dev.sh setup                          only install
 #
 # "Install what is missing": the Debian packages `zookeeper`, `kcat`, `golang-go` and
@@ -89,6 +91,16 @@ ensure_venv() {
 setup() { ensure_system_packages; ensure_venv; }
 
 # -- commands --------------------------------------------------------------------------------------------------
+# `test`: lint first (a finding fails fast, before minutes of tests), then pytest on everything or on one tier.
+run_tests() {
+    "$VENV/bin/ruff" check . || die "ruff check found problems (see above; \`ruff check --fix\` repairs many)"
+    local paths=()
+    case "${1:-}" in
+        unit|zk|cluster) paths=("tests/$1"); shift ;;
+    esac
+    exec "$VENV/bin/python" -m pytest ${paths[@]+"${paths[@]}"} "$@"
+}
+
 parse_dir_port() {
     DIR="$DEFAULT_DIR"; PORT=""
     while [ $# -gt 0 ]; do
@@ -221,7 +233,7 @@ cmd="${1:-}"
 case "$cmd" in
     up) parse_dir_port "$@"; setup; bring_up ;;
     down) parse_dir_port "$@"; tear_down ;;
-    test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
+    test) setup; run_tests "$@" ;;
     setup) setup ;;
-    *) die "usage: bash tools/dev.sh up [--dir DIR] [--port PORT] | down [--dir DIR] | test [PYTEST ARGS...] | setup" ;;
+    *) die "usage: bash tools/dev.sh up [--dir DIR] [--port PORT] | down [--dir DIR] | test [unit|zk|cluster] [PYTEST ARGS...] | setup" ;;
 esac

@@ -48,7 +48,6 @@ from kazoo.retry import KazooRetry
 
 from zk_layout import paths
 from zk_layout.errors import ChrootMissingError, ControllerMovedError, ZkLayoutError
-from zk_layout.watches import ChildrenCallback, ChildrenWatch, DataCallback, DataWatch
 
 log = logging.getLogger("zk_layout.client")
 
@@ -419,7 +418,8 @@ class ZkConnection:
                 results = list(res.get())
             except KazooException:
                 # Connection trouble: run this one again (conditional ops detect a first success).
-                results = list(self.retry(lambda: self._transaction(ops, controller_epoch_zk_version).commit()))
+                results = list(self.retry(
+                    lambda ops=ops: self._transaction(ops, controller_epoch_zk_version).commit()))
             if controller_epoch_zk_version is not None:
                 fence = results[0]
                 if isinstance(fence, (BadVersionError, NoNodeError)):

@@ -11,7 +11,13 @@ import asyncio
 import signal
 import sys
 
+from typing import TYPE_CHECKING, Any
+
 from kafka_zk.common.config import ConfigError, parse_kv_args
+from kafka_zk.common.tasks import spawn
+
+if TYPE_CHECKING:
+    from kafka_zk.server.config import BrokerConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kafka_zk.server.config import BrokerConfig
+    from kafka_zk.server.config import BrokerConfig  # the server package takes ~0.5 s to import: only here
 
     try:
         config = BrokerConfig.from_file(args.config, parse_kv_args(args.override, "--override"))
@@ -32,24 +38,30 @@ def _run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(config))
 
 
-async def _serve(config: object) -> int:
+async def _serve(config: BrokerConfig) -> int:
     from kafka_zk.server.broker import BrokerStartupError, KafkaBroker
 
-    broker = KafkaBroker(config)  # type: ignore[arg-type]
-    loop = asyncio.get_running_loop()
     stop_requested = asyncio.Event()
     signals = 0
+    broker: KafkaBroker | None = None
+    background: set[asyncio.Task[Any]] = set()
 
     def on_signal() -> None:
         nonlocal signals
         signals += 1
         if signals == 1:
             stop_requested.set()
-        else:
-            loop.create_task(broker.stop(controlled=False))
+        elif broker is not None:
+            spawn(broker.stop(controlled=False), "broker-stop-now", background)
 
+    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
+    try:
+        broker = await KafkaBroker.create(config)
+    except (BrokerStartupError, ConfigError) as e:
+        print(f"kafka-zk broker: error: {e}", file=sys.stderr)
+        return 1
     try:
         await broker.start()
     except (BrokerStartupError, ConfigError) as e:

@@ -6,7 +6,8 @@ Why a bus and not just logs: the study labs and the live dashboard need to *watc
 broker's control endpoint at ``/events``) and calls subscribers synchronously. Emitting is cheap and
 never raises into the caller.
 
-Event kinds are dotted names; the ones in use are listed in ``docs/events.md``.
+Event kinds are dotted names, declared once in :mod:`kafka_zk.common.event_kinds` and documented in
+``docs/events.md``.
 """
 
 from __future__ import annotations

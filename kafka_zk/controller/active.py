@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 
 from zk_layout import paths
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.control import StopReplicaRequest, LeaderAndIsrRequest
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.events import EventBus
@@ -29,7 +30,6 @@ from kafka_zk.controller.config import ControllerConfig
 from kafka_zk.controller.context import (
     NO_LEADER,
     ControllerContext,
-    LiveBroker,
     PartitionReplica,
     PartitionStatus,
     ReplicaStatus,
@@ -215,7 +215,7 @@ class ActiveController:
         # 11. pending preferred elections
         pending = await zk.get_preferred_replica_election()
         if pending is not None:
-            await self.on_replica_election(pending, "preferred", "zk")
+            await self.on_replica_election(pending, ElectionStrategy.PREFERRED, "zk")
         # 12. auto rebalance
         if self.config.auto_leader_rebalance_enable:
             self._rebalance_task = asyncio.get_running_loop().create_task(self._rebalance_timer(),
@@ -289,21 +289,21 @@ class ActiveController:
         if new:
             for b in new:
                 ctx.add_live_broker(b)
-                self.events.emit("broker.joined", broker=b.id, broker_epoch=b.epoch)
+                self.events.emit(kinds.BROKER_JOINED, broker=b.id, broker_epoch=b.epoch)
             await self.on_broker_startup([b.id for b in new])
         if bounced:
             for b in bounced:
                 ctx.remove_live_broker(b.id)
-                self.events.emit("broker.failed", broker=b.id, reason="bounced")
+                self.events.emit(kinds.BROKER_FAILED, broker=b.id, reason="bounced")
             await self.on_broker_failure([b.id for b in bounced])
             for b in bounced:
                 ctx.add_live_broker(b)
-                self.events.emit("broker.joined", broker=b.id, broker_epoch=b.epoch)
+                self.events.emit(kinds.BROKER_JOINED, broker=b.id, broker_epoch=b.epoch)
             await self.on_broker_startup([b.id for b in bounced])
         if dead:
             for i in dead:
                 ctx.remove_live_broker(i)
-                self.events.emit("broker.failed", broker=i, reason="session gone")
+                self.events.emit(kinds.BROKER_FAILED, broker=i, reason="session gone")
             await self.on_broker_failure(dead)
 
     async def on_broker_modifications(self, broker_id: int) -> None:
@@ -387,7 +387,7 @@ class ActiveController:
             await self.on_new_partition_creation(added)
         for t in sorted(new):
             if t in ctx.all_topics:
-                self.events.emit("topic.created", topic=t, partitions=len(ctx.partitions_for_topic(t)))
+                self.events.emit(kinds.TOPIC_CREATED, topic=t, partitions=len(ctx.partitions_for_topic(t)))
 
     def _remember_topic_id(self, topic: str) -> None:
         topic_id = self.zk.topic_id(topic)
@@ -489,7 +489,7 @@ class ActiveController:
                     old = ctx.leadership.get(tp)
                     ctx.leadership[tp] = li
                     if old is None or old.isr != li.isr:
-                        self.events.emit("isr.changed", topic=tp.topic, partition=tp.partition, leader=li.leader,
+                        self.events.emit(kinds.ISR_CHANGED, topic=tp.topic, partition=tp.partition, leader=li.leader,
                                          leader_epoch=li.leader_epoch, isr=list(li.isr), source="leader")
                 self.send_update_metadata(ctx.live_or_shutting_down_broker_ids, known)
                 for tp in known:
@@ -500,9 +500,15 @@ class ActiveController:
 
     # -- preferred / unclean elections (§2.16) -------------------------------------------------------
     async def on_replica_election(
-        self, partitions: Iterable[TopicPartition] | None, election_type: str, trigger: str
+        self, partitions: Iterable[TopicPartition] | None, strategy: ElectionStrategy, trigger: str
     ) -> ElectionResults:
-        """Kafka's ``processReplicaLeaderElection``; ``partitions=None`` (admin) means every partition."""
+        """Kafka's ``processReplicaLeaderElection``; ``partitions=None`` (admin) means every partition.
+
+        ``strategy`` is PREFERRED, or OFFLINE for an unclean election (unclean leaders allowed when the
+        admin triggered it); raises ValueError for the strategies that are not replica elections."""
+        if strategy not in (ElectionStrategy.PREFERRED, ElectionStrategy.OFFLINE):
+            raise ValueError(f"{strategy} is not a replica leader election")
+        preferred = strategy is ElectionStrategy.PREFERRED
         ctx = self.ctx
         wanted = set(ctx.all_partitions()) if partitions is None else {TopicPartition(*tp) for tp in partitions}
         results: ElectionResults = {}
@@ -515,7 +521,7 @@ class ActiveController:
             else:
                 li = ctx.leadership.get(tp)
                 leader = li.leader if li else NO_LEADER
-                if election_type == "preferred":
+                if preferred:
                     replicas = ctx.replicas(tp)
                     needed = bool(replicas) and leader != replicas[0]
                 else:
@@ -525,10 +531,10 @@ class ActiveController:
                 else:
                     results[tp] = (ErrorCode.ELECTION_NOT_NEEDED, None)
         if electable:
-            log.info("replica leader election", type=election_type, trigger=trigger,
+            log.info("replica leader election", type="preferred" if preferred else "unclean", trigger=trigger,
                      partitions=[str(tp) for tp in electable])
             try:
-                if election_type == "preferred":
+                if preferred:
                     failures = await self.psm.handle_state_changes(electable, P.OnlinePartition,
                                                                    ElectionStrategy.PREFERRED)
                     fail_code = ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE
@@ -548,7 +554,7 @@ class ActiveController:
     async def on_zk_replica_election(self) -> None:
         pending = await self.zk.get_preferred_replica_election()
         if pending is not None:
-            await self.on_replica_election(pending, "preferred", "zk")
+            await self.on_replica_election(pending, ElectionStrategy.PREFERRED, "zk")
 
     async def on_auto_rebalance(self) -> None:
         tps = partitions_to_rebalance(self.ctx, self.config.leader_imbalance_per_broker_percentage)

@@ -80,8 +80,12 @@ class _BrokerSender:
             item = await self.queue.get()
             kind = item.message.KIND
             if self.url_base is None:
-                log.error("broker has no control-plane endpoint; dropping request", broker=self.broker.id, kind=kind,
-                          listener=self._manager.listener_name)
+                log.error(
+                    "broker has no control-plane endpoint; dropping request",
+                    broker=self.broker.id,
+                    kind=kind,
+                    listener=self._manager.listener_name,
+                )
                 continue
             attempts = 0
             while True:
@@ -90,8 +94,13 @@ class _BrokerSender:
                 if outcome is SendOutcome.DONE:
                     break
                 if attempts == 1 or attempts % 50 == 0:
-                    log.warning("control request failed; retrying", broker=self.broker.id, kind=kind,
-                                attempts=attempts, reason=reason)
+                    log.warning(
+                        "control request failed; retrying",
+                        broker=self.broker.id,
+                        kind=kind,
+                        attempts=attempts,
+                        reason=reason,
+                    )
                 await asyncio.sleep(backoff_s)
             if item.callback is not None:
                 try:
@@ -100,46 +109,82 @@ class _BrokerSender:
                     log.exception("control response callback failed", broker=self.broker.id, kind=kind)
 
     async def _post(self, kind: str, body: bytes) -> tuple[SendOutcome, Any, str | None]:
-        session = self._manager.session
+        assert self.url_base is not None
+        return await self._manager.client.post(self.url_base, kind, body)
+
+
+class ControlClient:
+    """The HTTP client of the control plane: one aiohttp session, one POST per request. The controller's
+    channel sends through it, and so does a broker asking the controller for a controlled shutdown."""
+
+    def __init__(self, request_timeout_ms: int = 30000, connect_timeout_ms: int = 30000) -> None:
+        self._timeout = aiohttp.ClientTimeout(
+            total=request_timeout_ms / 1000.0, connect=connect_timeout_ms / 1000.0
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    def start(self) -> None:
+        """Open the session (on the running loop); idempotent."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+
+    async def post(self, url_base: str, kind: str, body: bytes) -> tuple[SendOutcome, Any, str | None]:
+        """POST an encoded control message to ``url_base`` (``http://host:port``); a failed send is RETRY."""
+        if self._session is None:
+            raise RuntimeError("control client not started")
         try:
-            async with session.post(f"{self.url_base}{CONTROL_PATH_PREFIX}{kind}", data=body,
-                                    headers={"Content-Type": "application/x-msgpack"}) as resp:
+            async with self._session.post(
+                f"{url_base}{CONTROL_PATH_PREFIX}{kind}",
+                data=body,
+                headers={"Content-Type": "application/x-msgpack"},
+            ) as resp:
                 return classify_response(resp.status, await resp.read())
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             return SendOutcome.RETRY, None, f"{type(e).__name__}: {e}"
+
+    async def request(self, host: str, port: int, message: Any) -> tuple[SendOutcome, Any, str | None]:
+        """Send one control message to ``host:port``, once (the caller decides about retries)."""
+        self.start()
+        return await self.post(url_base(host, port), message.KIND, encode_control(message))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 class ControllerChannelManager:
     """One queue + sender task per broker. Create, ``start()`` on the loop, ``shutdown()`` when resigning."""
 
-    def __init__(self, controller_id: int, listener_name: str = "CONTROLLER", request_timeout_ms: int = 30000,
-                 connect_timeout_ms: int = 30000, retry_backoff_ms: int = 100) -> None:
+    def __init__(
+        self,
+        controller_id: int,
+        listener_name: str = "CONTROLLER",
+        request_timeout_ms: int = 30000,
+        connect_timeout_ms: int = 30000,
+        retry_backoff_ms: int = 100,
+    ) -> None:
         self.controller_id = controller_id
         self.listener_name = listener_name
         self.retry_backoff_ms = retry_backoff_ms
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout_ms / 1000.0, connect=connect_timeout_ms / 1000.0)
-        self._session: aiohttp.ClientSession | None = None
+        self.client = ControlClient(request_timeout_ms, connect_timeout_ms)
         self._senders: dict[int, _BrokerSender] = {}
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise RuntimeError("control channel not started")
-        return self._session
-
     def start(self) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        self.client.start()
 
     def add_broker(self, broker: LiveBroker) -> None:
         if broker.id in self._senders:
             return
         ep = broker.endpoint(self.listener_name)
         if ep is None:
-            log.error("broker registration has no control-plane listener; control requests cannot reach it",
-                      broker=broker.id, listener=self.listener_name,
-                      endpoints=[f"{e.listener}://{e.host}:{e.port}" for e in broker.endpoints])
-        url = None if ep is None else f"http://{_url_host(ep.host or '127.0.0.1')}:{ep.port}"
+            log.error(
+                "broker registration has no control-plane listener; control requests cannot reach it",
+                broker=broker.id,
+                listener=self.listener_name,
+                endpoints=[f"{e.listener}://{e.host}:{e.port}" for e in broker.endpoints],
+            )
+        url = None if ep is None else url_base(ep.host, ep.port)
         sender = _BrokerSender(self, broker, url)
         self._senders[broker.id] = sender
         sender.start()
@@ -149,15 +194,15 @@ class ControllerChannelManager:
         if sender is not None and sender.task is not None:
             sender.task.cancel()
 
-    def has_broker(self, broker_id: int) -> bool:
-        return broker_id in self._senders
-
     def send(self, broker_id: int, message: Any, callback: ResponseCallback | None = None) -> bool:
         """Queue ``message`` for ``broker_id``; False (and dropped) when the broker is not in the channel."""
         sender = self._senders.get(broker_id)
         if sender is None:
-            log.debug("dropping control request for a broker not in the channel", broker=broker_id,
-                      kind=message.KIND)
+            log.debug(
+                "dropping control request for a broker not in the channel",
+                broker=broker_id,
+                kind=message.KIND,
+            )
             return False
         sender.queue.put_nowait(_QueueItem(message, callback))
         return True
@@ -173,10 +218,10 @@ class ControllerChannelManager:
         self._senders.clear()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.client.close()
 
 
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
+def url_base(host: str, port: int) -> str:
+    """``http://host:port`` of a control-plane endpoint (an empty host means this machine)."""
+    host = host or "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -78,15 +78,6 @@ class LeaderAndIsr:
     def with_zk_version(self, zk_version: int) -> "LeaderAndIsr":
         return LeaderAndIsr(self.leader, self.leader_epoch, self.isr, self.controller_epoch, zk_version)
 
-    def same_decision(self, other: "LeaderAndIsr") -> bool:
-        """Equal except for zkVersion (used to recognise our own write after a lost reply)."""
-        return (self.leader, self.leader_epoch, self.isr, self.controller_epoch) == (
-            other.leader,
-            other.leader_epoch,
-            other.isr,
-            other.controller_epoch,
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class ReplicaAssignment:

@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable, Iterable
 
 from zk_layout import ControllerMovedError, SessionEvent, SessionState, paths
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
@@ -40,6 +41,7 @@ from kafka_zk.controller import events as ev
 from kafka_zk.controller.active import ActiveController
 from kafka_zk.controller.config import ControllerConfig
 from kafka_zk.controller.context import ControllerContext
+from kafka_zk.controller.election import ElectionStrategy
 from kafka_zk.controller.request_batch import IllegalStateError
 from kafka_zk.controller.zk_ops import Cancellable, ControllerZk
 from kafka_zk.zk.bridge import AsyncZk
@@ -47,6 +49,10 @@ from kafka_zk.zk.bridge import AsyncZk
 log = get_logger(__name__)
 
 ElectionResults = dict[TopicPartition, tuple[ErrorCode, str | None]]
+
+#: ElectLeaders' election types (KIP-460) and the strategy each runs, as Kafka's ``processReplicaLeaderElection``:
+#: an unclean election is the offline election with unclean leaders allowed (for the admin trigger).
+ELECTION_TYPES = {"preferred": ElectionStrategy.PREFERRED, "unclean": ElectionStrategy.OFFLINE}
 
 
 class KafkaController:
@@ -143,13 +149,14 @@ class KafkaController:
         Per partition: NONE, ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE /
         ELIGIBLE_LEADERS_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION, or NOT_CONTROLLER when not active.
         """
-        if election_type not in ("preferred", "unclean"):
+        strategy = ELECTION_TYPES.get(election_type)
+        if strategy is None:
             raise ValueError(f"unknown election type {election_type!r}: expected preferred or unclean")
         wanted = None if partitions is None else frozenset(TopicPartition(*tp) for tp in partitions)
         if self._task is None or self._stopping:
             return {tp: (ErrorCode.NOT_CONTROLLER, None) for tp in wanted or ()}
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.enqueue(ev.ReplicaLeaderElection(wanted, election_type, "admin", reply))
+        self.enqueue(ev.ReplicaLeaderElection(wanted, strategy, "admin", reply))
         result: ElectionResults = await reply
         return result
 
@@ -241,7 +248,7 @@ class KafkaController:
             if event.trigger == "zk":
                 await active.on_zk_replica_election()
             else:
-                results = await active.on_replica_election(event.partitions, event.election_type, event.trigger)
+                results = await active.on_replica_election(event.partitions, event.strategy, event.trigger)
                 if event.reply is not None and not event.reply.done():
                     event.reply.set_result(results)
         elif isinstance(event, ev.AutoPreferredReplicaLeaderElection):
@@ -285,7 +292,7 @@ class KafkaController:
             return
         self.active_controller_id = self.broker_id
         log.info("elected as controller", broker=self.broker_id, epoch=epoch, epoch_zk_version=epoch_zk_version)
-        self.events.emit("controller.elected", controller=self.broker_id, epoch=epoch)
+        self.events.emit(kinds.CONTROLLER_ELECTED, controller=self.broker_id, epoch=epoch)
         self._active = ActiveController(self.broker_id, epoch, epoch_zk_version, self.zk, self.config, self.events,
                                         self.enqueue)
         try:
@@ -324,7 +331,7 @@ class KafkaController:
             return
         log.info("resigning as controller", broker=self.broker_id, epoch=active.ctx.epoch)
         await active.close()
-        self.events.emit("controller.resigned", controller=self.broker_id, epoch=active.ctx.epoch)
+        self.events.emit(kinds.CONTROLLER_RESIGNED, controller=self.broker_id, epoch=active.ctx.epoch)
 
     def _on_session_event(self, event: SessionEvent) -> None:
         if self._stopping:

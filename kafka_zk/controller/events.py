@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka_zk.common.tp import TopicPartition
+from kafka_zk.controller.election import ElectionStrategy
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class ReplicaLeaderElection(ControllerEvent):
     """
 
     partitions: frozenset[TopicPartition] | None = None
-    election_type: str = "preferred"  # "preferred" | "unclean"
+    strategy: ElectionStrategy = ElectionStrategy.PREFERRED  # PREFERRED, or OFFLINE for an unclean election
     trigger: str = "zk"  # "zk" | "admin" | "auto"
     reply: asyncio.Future[Any] | None = field(default=None, compare=False, hash=False)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.tp import TopicPartition
@@ -176,7 +177,7 @@ class PartitionStateMachine:
         self._ctx.partition_states[tp] = target
         log.debug("partition state changed", topic=tp.topic, partition=tp.partition, frm=previous.name, to=target.name)
         if target is P.OfflinePartition and previous is not P.OfflinePartition:
-            self._events.emit("partition.offline", topic=tp.topic, partition=tp.partition)
+            self._events.emit(kinds.PARTITION_OFFLINE, topic=tp.topic, partition=tp.partition)
 
     async def _initialize_leader_and_isr(self, tps: list[TopicPartition]) -> dict[TopicPartition, str]:
         ctx = self._ctx
@@ -281,7 +282,7 @@ class PartitionStateMachine:
             if election.unclean:
                 log.warning("UNCLEAN leader election: the new leader was not in sync, committed messages may be lost",
                             topic=tp.topic, partition=tp.partition, leader=li.leader, leader_epoch=li.leader_epoch)
-                self._events.emit("election.unclean", topic=tp.topic, partition=tp.partition, leader=li.leader,
+                self._events.emit(kinds.ELECTION_UNCLEAN, topic=tp.topic, partition=tp.partition, leader=li.leader,
                                   leader_epoch=li.leader_epoch)
             self._emit_elected(tp, li, strategy.value)
         return failures, retry
@@ -289,5 +290,5 @@ class PartitionStateMachine:
     def _emit_elected(self, tp: TopicPartition, li: LeaderAndIsr, strategy: str) -> None:
         log.info("leader elected", topic=tp.topic, partition=tp.partition, leader=li.leader,
                  leader_epoch=li.leader_epoch, isr=list(li.isr), strategy=strategy)
-        self._events.emit("partition.leader_elected", topic=tp.topic, partition=tp.partition, leader=li.leader,
+        self._events.emit(kinds.PARTITION_LEADER_ELECTED, topic=tp.topic, partition=tp.partition, leader=li.leader,
                           leader_epoch=li.leader_epoch, isr=list(li.isr), strategy=strategy)

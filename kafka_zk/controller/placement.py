@@ -33,11 +33,10 @@ Errors are :class:`KafkaError` with Kafka's codes: ``INVALID_PARTITIONS`` (fewer
 from __future__ import annotations
 
 import random
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from kafka_zk.common.errors import ErrorCode, KafkaError
 
-PlacementMode = Literal["modulo", "kafka"]
 PLACEMENT_MODES: tuple[str, ...] = ("modulo", "kafka")
 
 

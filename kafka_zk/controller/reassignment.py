@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable, Iterable, Mapping, Sequence
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
@@ -174,7 +175,7 @@ class ReassignmentManager:
         await self._remove_from_reassigning(tp, completed)
         self._send_update_metadata(self._ctx.live_or_shutting_down_broker_ids, [tp])
         log.info("reassignment completed", topic=tp.topic, partition=tp.partition, replicas=list(completed.replicas))
-        self._events.emit("partition.reassigned", topic=tp.topic, partition=tp.partition,
+        self._events.emit(kinds.PARTITION_REASSIGNED, topic=tp.topic, partition=tp.partition,
                           replicas=list(completed.replicas))
         await self._deletion.resume_deletion_for_topics([tp.topic])
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Iterable, Mapping
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.tp import TopicPartition
@@ -231,7 +232,7 @@ class ReplicaStateMachine:
                     results[tp] = li
                     log.info("replica removed from ISR", topic=tp.topic, partition=tp.partition, replica=replica_id,
                              leader=li.leader, leader_epoch=li.leader_epoch, isr=list(li.isr))
-                    self._events.emit("isr.changed", topic=tp.topic, partition=tp.partition, leader=li.leader,
+                    self._events.emit(kinds.ISR_CHANGED, topic=tp.topic, partition=tp.partition, leader=li.leader,
                                       leader_epoch=li.leader_epoch, isr=list(li.isr), source="controller")
         return results
 
@@ -244,5 +245,5 @@ class ReplicaStateMachine:
 
     def _emit(self, pr: PartitionReplica, target: ReplicaStatus) -> None:
         log.debug("replica state changed", replica=str(pr), to=target.name)
-        self._events.emit("replica.state", topic=pr.tp.topic, partition=pr.tp.partition, replica=pr.replica,
+        self._events.emit(kinds.REPLICA_STATE, topic=pr.tp.topic, partition=pr.tp.partition, replica=pr.replica,
                           state=target.name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable, Iterable
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.tp import TopicPartition
@@ -174,4 +175,4 @@ class TopicDeletionManager:
         await self._zk.delete_topic(topic, ctx.epoch_zk_version)
         ctx.remove_topic(topic)
         log.info("topic deleted", topic=topic)
-        self._events.emit("topic.deleted", topic=topic)
+        self._events.emit(kinds.TOPIC_DELETED, topic=topic)

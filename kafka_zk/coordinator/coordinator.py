@@ -48,6 +48,7 @@ import asyncio
 import enum
 from typing import Any, Callable, Coroutine, Iterable, Mapping
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.clock import SYSTEM_CLOCK, Clock
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
@@ -369,7 +370,7 @@ class GroupCoordinator:
         # A new member cannot heartbeat before it has an id; bound its wait instead (Kafka 2.2+).
         self._schedule_expiration(group, member, NEW_MEMBER_JOIN_TIMEOUT_MS)
         log.info("member joined group", group=group.group_id, member=member.member_id, client_id=member.client_id, state=str(group.state))
-        self._emit("group.member_joined", group=group.group_id, member_id=member.member_id, client_id=member.client_id, client_host=member.client_host)
+        self._emit(kinds.GROUP_MEMBER_JOINED, group=group.group_id, member_id=member.member_id, client_id=member.client_id, client_host=member.client_host)
         self._maybe_prepare_rebalance(group, f"adding new member {member.member_id}")
 
     def _update_member_and_rebalance(
@@ -448,7 +449,7 @@ class GroupCoordinator:
             log.info("member did not rejoin before the rebalance timeout", group=group.group_id, member=member.member_id)
             self._cancel_heartbeat(member, leaving=True)
             group.remove(member.member_id)
-            self._emit("group.member_removed", group=group.group_id, member_id=member.member_id, reason="rebalance_timeout")
+            self._emit(kinds.GROUP_MEMBER_REMOVED, group=group.group_id, member_id=member.member_id, reason="rebalance_timeout")
         if group.is_(State.DEAD):
             return
         group.init_next_generation()
@@ -534,7 +535,7 @@ class GroupCoordinator:
         self._propagate_assignment(group, ErrorCode.NONE)
         group.transition_to(State.STABLE)
         self._emit(
-            "group.rebalance_completed",
+            kinds.GROUP_REBALANCE_COMPLETED,
             group=group.group_id,
             generation=group.generation_id,
             protocol=group.protocol_name,
@@ -607,7 +608,7 @@ class GroupCoordinator:
         group.maybe_invoke_sync_callback(member, SyncResult(ErrorCode.UNKNOWN_MEMBER_ID))
         self._cancel_heartbeat(member, leaving=True)
         group.remove(member.member_id)
-        self._emit("group.member_removed", group=group.group_id, member_id=member.member_id, reason=reason)
+        self._emit(kinds.GROUP_MEMBER_REMOVED, group=group.group_id, member_id=member.member_id, reason=reason)
         if group.state in (State.STABLE, State.COMPLETING_REBALANCE):
             self._maybe_prepare_rebalance(group, f"removing member {member.member_id} ({reason})")
         elif group.is_(State.PREPARING_REBALANCE):
@@ -800,7 +801,7 @@ class GroupCoordinator:
 
     def _on_transition(self, group: GroupMetadata, previous: GroupState, target: GroupState) -> None:
         log.debug("group state change", group=group.group_id, from_state=str(previous), to_state=str(target), generation=group.generation_id)
-        self._emit("group.state", group=group.group_id, **{"from": previous.value, "to": target.value}, generation=group.generation_id)
+        self._emit(kinds.GROUP_STATE, group=group.group_id, **{"from": previous.value, "to": target.value}, generation=group.generation_id)
 
     def _emit(self, kind: str, **fields: Any) -> None:
         if self._events is not None:

@@ -98,8 +98,3 @@ class ManualTimers:
     def pending(self) -> int:
         """Timers armed and not yet fired or cancelled."""
         return sum(1 for _, _, h, _ in self._heap if not h.cancelled)
-
-    def next_due_in(self) -> int | None:
-        """Milliseconds until the next live timer fires, or None when none is armed."""
-        live = [due for due, _, h, _ in self._heap if not h.cancelled]
-        return min(live) - self.clock.monotonic_ms() if live else None

@@ -290,7 +290,7 @@ class ZooKeeperEnsemble:
         spec = self.servers[index]
         inst = self.installation or find_zookeeper()
         cmd = [
-            inst.java, f"-Xms32m", f"-Xmx{self.heap_mb}m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            inst.java, "-Xms32m", f"-Xmx{self.heap_mb}m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-XX:-UsePerfData", "-Djava.awt.headless=true", "-Dzookeeper.admin.enableServer=false",
             "-Dzookeeper.jmx.log4j.disable=true", "-Dorg.slf4j.simpleLogger.showDateTime=true",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
@@ -348,10 +348,6 @@ class ZooKeeperServer(ZooKeeperEnsemble):
 
     def __init__(self, dir: str | os.PathLike[str], port: int | None = None, **kwargs: Any) -> None:
         super().__init__(dir, size=1, port=port, **kwargs)
-
-    @property
-    def port_number(self) -> int:
-        return self.servers[0].client_port
 
 
 # -- CLI-level functions -----------------------------------------------------------------------------------

@@ -61,16 +61,6 @@ class LeaderEpochFileCache:
         with self._lock:
             return self._epochs[-1] if self._epochs else UNDEFINED_EPOCH
 
-    @property
-    def latest_entry(self) -> tuple[int, int] | None:
-        with self._lock:
-            return (self._epochs[-1], self._starts[-1]) if self._epochs else None
-
-    @property
-    def earliest_entry(self) -> tuple[int, int] | None:
-        with self._lock:
-            return (self._epochs[0], self._starts[0]) if self._epochs else None
-
     def end_offset_for(self, requested_epoch: int) -> tuple[int, int]:
         """``(epoch, end_offset)`` as described in the module docstring."""
         with self._lock:

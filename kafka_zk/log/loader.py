@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.logging import get_logger
 from kafka_zk.log import files
 from kafka_zk.log.checkpoints import LEADER_EPOCH_CHECKPOINT, CheckpointError, LeaderEpochCheckpointFile
@@ -247,7 +248,7 @@ def load(lg: "Log", had_clean_shutdown: bool) -> LoadResult:
             duration_ms=round(result.duration_ms, 1),
         )
         lg._emit(
-            "log.recovered", log_start_offset=log_start, log_end_offset=leo, truncated_bytes=result.truncated_bytes,
+            kinds.LOG_RECOVERED, log_start_offset=log_start, log_end_offset=leo, truncated_bytes=result.truncated_bytes,
             truncated_at_offset=result.truncated_at_offset, truncated_at_position=result.truncated_at_position,
         )
     return result

@@ -34,6 +34,7 @@ import shutil
 import threading
 from typing import Callable, Iterable, Sequence
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.clock import SYSTEM_CLOCK, Clock
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
@@ -439,7 +440,7 @@ class Log:
             self._set_segments(self._segments + [new])
             self.flush(new_base)
             log.debug("rolled segment", partition=self.name, base_offset=new_base)
-            self._emit("log.rolled", base_offset=new_base, previous_base_offset=active.base_offset, previous_size=active.size)
+            self._emit(kinds.LOG_ROLLED, base_offset=new_base, previous_base_offset=active.base_offset, previous_size=active.size)
             return new
 
     def flush(self, offset: int | None = None) -> None:
@@ -494,7 +495,7 @@ class Log:
             self.leader_epoch_cache.truncate_from_end(new_leo)
             self.rebuild_producer_state(new_leo)
             log.info("truncated log", partition=self.name, from_offset=old_leo, to_offset=new_leo)
-            self._emit("log.truncated", reason="truncate_to", from_offset=old_leo, to_offset=new_leo)
+            self._emit(kinds.LOG_TRUNCATED, reason="truncate_to", from_offset=old_leo, to_offset=new_leo)
             return True
 
     def truncate_fully_and_start_at(self, new_offset: int) -> None:
@@ -511,7 +512,7 @@ class Log:
             self.producer_state.truncate_fully_and_start_at(new_offset)
             self._log_end_offset = self._log_start_offset = self.recovery_point = self._high_watermark = new_offset
             log.info("truncated log fully", partition=self.name, from_start=old_start, from_end=old_leo, new_offset=new_offset)
-            self._emit("log.truncated", reason="truncate_fully", from_offset=old_leo, to_offset=new_offset, previous_start_offset=old_start)
+            self._emit(kinds.LOG_TRUNCATED, reason="truncate_fully", from_offset=old_leo, to_offset=new_offset, previous_start_offset=old_start)
 
     def rebuild_producer_state(self, log_end: int) -> None:
         """Reload producer state from the latest snapshot at or below ``log_end`` and replay the batch
@@ -611,7 +612,7 @@ class Log:
             self._set_log_start(first)
         for seg in deletable:
             log.info("deleting segment", partition=self.name, base_offset=seg.base_offset, size=seg.size, reason=reason)
-            self._emit("log.segment_deleted", base_offset=seg.base_offset, size=seg.size, reason=reason, log_start_offset=self._log_start_offset)
+            self._emit(kinds.LOG_SEGMENT_DELETED, base_offset=seg.base_offset, size=seg.size, reason=reason, log_start_offset=self._log_start_offset)
         return len(deletable)
 
     def _schedule_delete(self, segments: list[LogSegment], reason: str) -> None:

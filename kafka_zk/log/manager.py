@@ -33,6 +33,7 @@ import threading
 import uuid
 from typing import Callable, Mapping
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.clock import SYSTEM_CLOCK, Clock
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
@@ -250,7 +251,7 @@ class LogManager:
             self._to_delete.append((self.clock.time_ms() + lg.config.file_delete_delay_ms, lg))
             log.info("scheduled log for deletion", partition=str(tp), path=target)
             if self.events is not None:
-                self.events.emit("log.deleted", topic=tp.topic, partition=tp.partition)
+                self.events.emit(kinds.LOG_DELETED, topic=tp.topic, partition=tp.partition)
             return True
 
     def _finish_deletions(self, now_ms: int, force: bool = False) -> None:

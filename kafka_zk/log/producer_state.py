@@ -126,10 +126,6 @@ class ProducerStateEntry:
     def last_data_offset(self) -> int:
         return self.batch_metadata[-1].last_offset if self.batch_metadata else -1
 
-    @property
-    def first_data_offset(self) -> int:
-        return self.batch_metadata[0].first_offset if self.batch_metadata else -1
-
     def maybe_update_producer_epoch(self, epoch: int) -> bool:
         if self.producer_epoch != epoch:
             self.batch_metadata.clear()

@@ -61,7 +61,7 @@ def decode_uvarint(
     result = 0
     shift = 0
     end = len(buf)
-    for i in range(max_bytes):
+    for _ in range(max_bytes):
         if pos >= end:
             raise ProtocolDecodeError("buffer ends inside a varint")
         b = buf[pos]
@@ -108,10 +108,6 @@ def decode_varlong(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, 
     if raw >= 1 << 64:
         raise ProtocolDecodeError("varlong out of int64 range")
     return zigzag_decode(raw), pos
-
-
-def chunk_size(chunk: Chunk) -> int:
-    return len(chunk)
 
 
 def chunks_to_bytes(chunks: Iterable[Chunk]) -> bytes:

@@ -207,10 +207,6 @@ class RecordBatchView:
         return v
 
     @property
-    def has_producer_id(self) -> bool:
-        return self.producer_id > NO_PRODUCER_ID
-
-    @property
     def producer_epoch(self) -> int:
         v: int = _H.unpack_from(self.buf, 51)[0]
         return v
@@ -260,13 +256,6 @@ class RecordBatchView:
             raise CorruptRecordError(
                 f"record batch at offset {self.base_offset} is corrupt: CRC32C stored {stored:#010x}, computed {computed:#010x}"
             )
-
-    def is_valid(self) -> bool:
-        try:
-            self.validate()
-        except CorruptRecordError:
-            return False
-        return True
 
     # ------------------------------------------------------------------ in-place rewrites
     def set_base_offset(self, offset: int) -> None:

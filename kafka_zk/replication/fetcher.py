@@ -27,6 +27,7 @@ from typing import Any
 
 from kafka_zk.client.connection import KafkaConnection
 from kafka_zk.client.errors import KafkaConnectionError, KafkaRequestTimeoutError
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
@@ -172,7 +173,7 @@ class ReplicaFetcher:
         assert self._conn is not None
         # We always ask about our latest epoch: after a partial truncation (KIP-279) the cache was truncated
         # too, so "latest" is then the earlier epoch to ask about next.
-        asked = {s.tp: s.partition.log.leader_epoch_cache.latest_epoch for s in states}  # type: ignore[attr-defined]
+        asked = {s.tp: s.partition.log.leader_epoch_cache.latest_epoch for s in states}
         by_topic: dict[str, list[Any]] = {}
         for s in states:
             by_topic.setdefault(s.tp.topic, []).append(
@@ -195,20 +196,20 @@ class ReplicaFetcher:
                 continue
             lg = s.partition.log
             offset, done = truncation_offset(
-                a.leader_epoch, a.end_offset, lg.leader_epoch_cache.end_offset_for,  # type: ignore[attr-defined]
-                lg.log_end_offset, lg.high_watermark,  # type: ignore[attr-defined]
+                a.leader_epoch, a.end_offset, lg.leader_epoch_cache.end_offset_for,
+                lg.log_end_offset, lg.high_watermark,
             )
             self._truncate_log(s, offset, f"epoch {asked[s.tp]} ends at {a.end_offset} on leader {self.leader_id}")
             s.truncating = not done
 
     def _truncate_log(self, s: FetchState, offset: int, reason: str) -> None:
         lg = s.partition.log
-        leo = lg.log_end_offset  # type: ignore[attr-defined]
+        leo = lg.log_end_offset
         if offset < leo:
-            lg.truncate_to(offset)  # type: ignore[attr-defined]
+            lg.truncate_to(offset)
             log.info("truncated follower log", topic=s.tp.topic, partition=s.tp.partition, from_offset=leo, to_offset=offset, reason=reason)
             self.events.emit(
-                "replica.truncated", topic=s.tp.topic, partition=s.tp.partition, from_offset=leo, to_offset=offset, reason=reason
+                kinds.REPLICA_TRUNCATED, topic=s.tp.topic, partition=s.tp.partition, from_offset=leo, to_offset=offset, reason=reason
             )
 
     # ---- fetching ------------------------------------------------------------------------------------
@@ -222,8 +223,8 @@ class ReplicaFetcher:
                 FetchRequest.FetchPartition(
                     partition=s.tp.partition,
                     current_leader_epoch=s.leader_epoch,
-                    fetch_offset=lg.log_end_offset,  # type: ignore[attr-defined]
-                    log_start_offset=lg.log_start_offset,  # type: ignore[attr-defined]
+                    fetch_offset=lg.log_end_offset,
+                    log_start_offset=lg.log_start_offset,
                     partition_max_bytes=self.partition_max_bytes,
                 )
             )
@@ -260,11 +261,11 @@ class ReplicaFetcher:
             if records is not None and len(records) > 0:
                 whole = _whole_batches(records)
                 if whole:
-                    lg.append_as_follower(records[:whole])  # type: ignore[attr-defined]
+                    lg.append_as_follower(records[:whole])
                     p.emit_leo("follower")
-            if a.log_start_offset > lg.log_start_offset:  # type: ignore[attr-defined]
+            if a.log_start_offset > lg.log_start_offset:
                 try:
-                    lg.maybe_increment_log_start_offset(min(a.log_start_offset, lg.log_end_offset))  # type: ignore[attr-defined]
+                    lg.maybe_increment_log_start_offset(min(a.log_start_offset, lg.log_end_offset))
                 except KafkaError:
                     pass
             p.update_follower_high_watermark(a.high_watermark)
@@ -301,15 +302,15 @@ class ReplicaFetcher:
             return int(part.offset)
 
         leader_end = await leader_offset(-1)
-        leo = lg.log_end_offset  # type: ignore[attr-defined]
+        leo = lg.log_end_offset
         if leader_end < leo:
             self._truncate_log(s, leader_end, f"leader {self.leader_id} ends at {leader_end}")
             return
         leader_start = await leader_offset(-2)
         if leader_start > leo:
-            lg.truncate_fully_and_start_at(leader_start)  # type: ignore[attr-defined]
+            lg.truncate_fully_and_start_at(leader_start)
             log.info("follower restarts at the leader's log start", topic=s.tp.topic, partition=s.tp.partition, offset=leader_start)
-            self.events.emit("replica.truncated", topic=s.tp.topic, partition=s.tp.partition, from_offset=leo,
+            self.events.emit(kinds.REPLICA_TRUNCATED, topic=s.tp.topic, partition=s.tp.partition, from_offset=leo,
                              to_offset=leader_start, reason="leader log starts after our end")
 
 
@@ -324,9 +325,8 @@ def _whole_batches(records: Any) -> int:
 class ReplicaFetcherManager:
     """Which fetcher follows which partition (Kafka's ``ReplicaFetcherManager``)."""
 
-    def __init__(self, broker_id: int, replica_manager: Any, config: Any, events: EventBus) -> None:
+    def __init__(self, broker_id: int, config: Any, events: EventBus) -> None:
         self.broker_id = broker_id
-        self.replica_manager = replica_manager
         self.config = config
         self.events = events
         self.fetchers: dict[int, ReplicaFetcher] = {}
@@ -345,11 +345,11 @@ class ReplicaFetcherManager:
             f = self._new_fetcher(leader_id, endpoint)
         f.add(partition, leader_epoch)
         self.events.emit(
-            "replica.fetching", topic=partition.tp.topic, partition=partition.tp.partition, leader=leader_id, leader_epoch=leader_epoch
+            kinds.REPLICA_FETCHING, topic=partition.tp.topic, partition=partition.tp.partition, leader=leader_id, leader_epoch=leader_epoch
         )
 
     def _new_fetcher(self, leader_id: int, endpoint: tuple[str, int]) -> ReplicaFetcher:
-        f = ReplicaFetcher(self.broker_id, leader_id, tuple(endpoint), self.config, self.events)  # type: ignore[arg-type]
+        f = ReplicaFetcher(self.broker_id, leader_id, (endpoint[0], endpoint[1]), self.config, self.events)
         self.fetchers[leader_id] = f
         f.start()
         return f

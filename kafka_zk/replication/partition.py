@@ -3,8 +3,8 @@
 The controller decides roles (LeaderAndIsr); this object applies them and keeps the leader's bookkeeping:
 
 * ``make_leader`` / ``make_follower`` accept a LeaderAndIsr partition state only if its leader epoch is newer
-  than the one we hold (an equal or older epoch is a stale request: Kafka answers STALE_CONTROLLER_EPOCH for
-  that partition).
+  than the one we hold (:func:`is_stale_leader_epoch`, the one home of that rule: an equal or older epoch is a
+  stale request, and Kafka answers STALE_CONTROLLER_EPOCH for that partition).
 * As leader: every follower fetch updates that follower's progress (:mod:`.isr`), may advance the high
   watermark and may propose an ISR expansion; a periodic check may propose a shrink. A proposal is only a
   proposal: the replica manager writes it to the partition's state znode with a zkVersion-conditional update
@@ -21,11 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.clock import Clock
 from kafka_zk.common.control import LeaderAndIsrPartitionState
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import CoalescingEmitter, EventBus
 from kafka_zk.common.tp import TopicPartition
+from kafka_zk.log.info import LogAppendInfo
+from kafka_zk.log.log import Log
 from kafka_zk.replication.isr import FollowerProgress, can_join_isr, high_watermark_candidate, out_of_sync_replicas
 
 
@@ -41,17 +44,37 @@ class IsrProposal:
     reason: str  # "shrink" | "expand"
 
 
+def is_stale_leader_epoch(request_leader_epoch: int, current_leader_epoch: int) -> bool:
+    """Whether a LeaderAndIsr partition state must be ignored: its leader epoch is not newer than ours.
+
+    Kafka 2.8 ``ReplicaManager.becomeLeaderOrFollower`` applies a state only when ``requestLeaderEpoch >
+    currentLeaderEpoch`` and answers STALE_CONTROLLER_EPOCH for an equal or smaller one. ``is_new`` plays
+    no part there (it only tells ``createLogIfNotExists`` that the log is expected not to exist yet); the
+    controller resends unchanged states, and re-applying one would reset follower progress and the
+    leader-epoch start offset."""
+    return request_leader_epoch <= current_leader_epoch
+
+
 class Partition:
     def __init__(
-        self, tp: TopicPartition, broker_id: int, clock: Clock, events: EventBus, log: object, max_lag_ms: int
+        self,
+        tp: TopicPartition,
+        broker_id: int,
+        clock: Clock,
+        events: EventBus,
+        log: Log,
+        max_lag_ms: int,
+        on_high_watermark: Callable[[TopicPartition], None] = lambda tp: None,
     ) -> None:
+        """``on_high_watermark(tp)`` is called after the leader's high watermark moved (the replica manager
+        wakes the requests waiting for it)."""
         self.tp = tp
         self.max_lag_ms = max_lag_ms  # replica.lag.time.max.ms
         self.broker_id = broker_id
         self.clock = clock
         self.events = events
         self.progress = CoalescingEmitter(events)  # replica.leo / replica.hw, at most every 100 ms per replica
-        self.log = log  # kafka_zk.log.Log
+        self.log = log
         self.leader_id = -1
         self.leader_epoch = -1
         self.controller_epoch = -1
@@ -64,8 +87,7 @@ class Partition:
         self.leader_epoch_start_offset = 0
         self.fenced = False
         self.pending_isr: IsrProposal | None = None
-        # called after the leader's high watermark moved (the replica manager wakes waiting requests)
-        self.on_high_watermark: Callable[[TopicPartition], None] = lambda tp: None
+        self._on_high_watermark = on_high_watermark
 
     # ---- role changes --------------------------------------------------------------------------------
 
@@ -74,7 +96,7 @@ class Partition:
         return self.leader_id == self.broker_id and not self.fenced
 
     def _accept_state(self, st: LeaderAndIsrPartitionState) -> None:
-        if st.leader_epoch <= self.leader_epoch and not st.is_new:
+        if is_stale_leader_epoch(st.leader_epoch, self.leader_epoch):
             raise KafkaError(
                 ErrorCode.STALE_CONTROLLER_EPOCH,
                 f"leader epoch {st.leader_epoch} is not newer than current {self.leader_epoch}",
@@ -96,8 +118,8 @@ class Partition:
         self.leader_id = self.broker_id
         self.isr = tuple(st.isr)
         log = self.log
-        self.leader_epoch_start_offset = log.log_end_offset  # type: ignore[attr-defined]
-        log.leader_epoch_cache.assign(self.leader_epoch, self.leader_epoch_start_offset)  # type: ignore[attr-defined]
+        self.leader_epoch_start_offset = log.log_end_offset
+        log.leader_epoch_cache.assign(self.leader_epoch, self.leader_epoch_start_offset)
         if not was_leader:
             self.followers = {}
         for r in self.replicas:
@@ -109,12 +131,12 @@ class Partition:
             if r not in self.replicas:
                 del self.followers[r]
         self.events.emit(
-            "replica.became_leader",
+            kinds.REPLICA_BECAME_LEADER,
             topic=self.tp.topic,
             partition=self.tp.partition,
             leader_epoch=self.leader_epoch,
             isr=list(self.isr),
-            log_end_offset=log.log_end_offset,  # type: ignore[attr-defined]
+            log_end_offset=log.log_end_offset,
         )
         self.maybe_increment_high_watermark()
 
@@ -125,7 +147,7 @@ class Partition:
         self.isr = ()  # followers do not track the ISR (Kafka makeFollower)
         self.followers = {}
         self.events.emit(
-            "replica.became_follower",
+            kinds.REPLICA_BECAME_FOLLOWER,
             topic=self.tp.topic,
             partition=self.tp.partition,
             leader=st.leader,
@@ -136,7 +158,7 @@ class Partition:
         """Stop acting as leader: ZooKeeper holds a newer leader epoch than ours."""
         if not self.fenced:
             self.fenced = True
-            self.events.emit("replica.fenced", topic=self.tp.topic, partition=self.tp.partition, reason=reason)
+            self.events.emit(kinds.REPLICA_FENCED, topic=self.tp.topic, partition=self.tp.partition, reason=reason)
 
     # ---- leader: produce -----------------------------------------------------------------------------
 
@@ -144,7 +166,7 @@ class Partition:
         if not self.is_leader:
             raise KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, f"broker {self.broker_id} is not the leader of {self.tp}")
 
-    def append_as_leader(self, batches: memoryview, required_acks: int, min_isr: int) -> object:
+    def append_as_leader(self, batches: memoryview, required_acks: int, min_isr: int) -> LogAppendInfo:
         """Append a producer's batches. Raises KafkaError (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, ...)."""
         self.check_leader()
         if required_acks == -1 and len(self.isr) < min_isr:
@@ -152,22 +174,22 @@ class Partition:
                 ErrorCode.NOT_ENOUGH_REPLICAS,
                 f"ISR {list(self.isr)} is smaller than min.insync.replicas={min_isr}",
             )
-        info = self.log.append_as_leader(batches, self.leader_epoch)  # type: ignore[attr-defined]
+        info = self.log.append_as_leader(batches, self.leader_epoch)
         self.emit_leo("leader")
         self.maybe_increment_high_watermark()
         return info
 
     def emit_leo(self, role: str) -> None:
         self.progress.emit(
-            self.tp, "replica.leo", topic=self.tp.topic, partition=self.tp.partition, role=role,
-            log_end_offset=self.log.log_end_offset,  # type: ignore[attr-defined]
+            self.tp, kinds.REPLICA_LEO, topic=self.tp.topic, partition=self.tp.partition, role=role,
+            log_end_offset=self.log.log_end_offset,
         )
 
     def produce_completion(self, required_offset: int, min_isr: int) -> ErrorCode | None:
         """For an acks=all produce waiting for ``required_offset`` (last offset + 1): None while it must wait."""
         if not self.is_leader:
             return ErrorCode.NOT_LEADER_OR_FOLLOWER
-        if self.log.high_watermark >= required_offset:  # type: ignore[attr-defined]
+        if self.log.high_watermark >= required_offset:
             return ErrorCode.NONE if len(self.isr) >= min_isr else ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
         return None
 
@@ -184,11 +206,11 @@ class Partition:
         f = self.followers.get(replica_id)
         if f is None:
             return None
-        leo = self.log.log_end_offset  # type: ignore[attr-defined]
+        leo = self.log.log_end_offset
         f.update(fetch_offset, leo, self.clock.monotonic_ms())
         self.maybe_increment_high_watermark()
         if self.pending_isr is None and can_join_isr(
-            f, self.isr, self.replicas, self.log.high_watermark, self.leader_epoch_start_offset  # type: ignore[attr-defined]
+            f, self.isr, self.replicas, self.log.high_watermark, self.leader_epoch_start_offset
         ):
             new_isr = tuple(r for r in self.replicas if r in self.isr or r == replica_id)
             return self._propose(new_isr, "expand")
@@ -199,7 +221,7 @@ class Partition:
             return None
         out = out_of_sync_replicas(
             self.broker_id,
-            self.log.log_end_offset,  # type: ignore[attr-defined]
+            self.log.log_end_offset,
             self.isr,
             self.followers,
             self.clock.monotonic_ms(),
@@ -224,7 +246,7 @@ class Partition:
         self.isr = proposal.isr
         self.zk_version = new_zk_version
         self.events.emit(
-            f"isr.{proposal.reason}",
+            kinds.ISR_SHRINK if proposal.reason == "shrink" else kinds.ISR_EXPAND,
             topic=self.tp.topic,
             partition=self.tp.partition,
             old_isr=list(old),
@@ -245,18 +267,18 @@ class Partition:
         log = self.log
         candidate = high_watermark_candidate(
             self.broker_id,
-            log.log_end_offset,  # type: ignore[attr-defined]
+            log.log_end_offset,
             self._hw_isr(),
             self.followers,
             self.clock.monotonic_ms(),
             self.max_lag_ms,
         )
-        old = log.high_watermark  # type: ignore[attr-defined]
+        old = log.high_watermark
         if candidate > old:
-            log.high_watermark = candidate  # type: ignore[attr-defined]
-            self.progress.emit(self.tp, "replica.hw", topic=self.tp.topic, partition=self.tp.partition, role="leader",
+            log.high_watermark = candidate
+            self.progress.emit(self.tp, kinds.REPLICA_HW, topic=self.tp.topic, partition=self.tp.partition, role="leader",
                                high_watermark=candidate)
-            self.on_high_watermark(self.tp)
+            self._on_high_watermark(self.tp)
             return True
         return False
 
@@ -265,10 +287,10 @@ class Partition:
     def update_follower_high_watermark(self, leader_hw: int) -> bool:
         """HW := leader's HW from the fetch response, clamped to [log start, local LEO]."""
         log = self.log
-        new_hw = max(log.log_start_offset, min(leader_hw, log.log_end_offset))  # type: ignore[attr-defined]
-        if new_hw != log.high_watermark:  # type: ignore[attr-defined]
-            log.high_watermark = new_hw  # type: ignore[attr-defined]
-            self.progress.emit(self.tp, "replica.hw", topic=self.tp.topic, partition=self.tp.partition, role="follower",
+        new_hw = max(log.log_start_offset, min(leader_hw, log.log_end_offset))
+        if new_hw != log.high_watermark:
+            log.high_watermark = new_hw
+            self.progress.emit(self.tp, kinds.REPLICA_HW, topic=self.tp.topic, partition=self.tp.partition, role="follower",
                                high_watermark=new_hw)
             return True
         return False

@@ -1,16 +1,21 @@
 """Delayed operations: requests that wait for something to happen to a partition (Kafka's purgatory).
 
-* A **DelayedProduce** (acks=all) waits until the high watermark of every partition it wrote reaches the
-  offset after its last record, or until its timeout (REQUEST_TIMED_OUT for what is still pending).
-* A **DelayedFetch** waits until at least ``min_bytes`` are available to it, or ``max_wait_ms`` passes.
-  Consumers may only read below the high watermark, so their fetches wake on HW movement; followers read
-  up to the log end, so theirs wake on appends.
+There is one operation class, :class:`CallbackOperation`: its completion test is a callable the replica
+manager builds per request (Kafka's ``DelayedProduce`` / ``DelayedFetch`` are these two tests):
+
+* an acks=all produce is complete when the high watermark of every partition it wrote has reached the offset
+  after its last record, or that partition can no longer get there (it lost leadership); what is still
+  pending at the timeout gets REQUEST_TIMED_OUT;
+* a fetch is complete when at least ``min_bytes`` are readable or a partition answers with an error, or at
+  ``max_wait_ms``. Consumers may only read below the high watermark, so their fetches wake on HW movement;
+  followers read up to the log end, so theirs wake on appends.
 
 Operations watch keys ``(topic-partition, WAKE_HW | WAKE_LEO)``. Whoever changes a partition calls
 :meth:`Purgatory.wake` for the matching key; each watching operation re-checks itself (``try_complete``) and,
-once complete, leaves every key it watched. Completion resolves an asyncio future that the request handler
-awaits, so a woken request answers within the same event-loop turn — acks=all latency is the follower's fetch
-round trip, not a poll interval.
+once complete, leaves every key it watched. Completion resolves the asyncio future that the request awaits;
+the request resumes on the loop's next iteration (no polling interval), so acks=all latency is the
+follower's fetch round trip. A timeout is one ``call_later`` handle per parked operation; when it fires the
+operation is checked one last time. :meth:`Purgatory.wake_all` (replica manager shutdown) re-checks all.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.clock import Clock
 from kafka_zk.common.control import (
     LeaderAndIsrPartitionState,
@@ -37,11 +38,16 @@ from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.regions import FileRegion
-from kafka_zk.common.tasks import periodic, spawn
+from kafka_zk.common.tasks import PeriodicJob, periodic, spawn, stop_all
 from kafka_zk.common.topic_names import is_internal
 from kafka_zk.common.tp import TopicPartition
-from kafka_zk.replication.partition import IsrProposal, Partition
+from kafka_zk.log.config import LogConfig
+from kafka_zk.log.manager import LogManager
+from kafka_zk.replication.fetcher import ReplicaFetcherManager
+from kafka_zk.replication.partition import IsrProposal, Partition, is_stale_leader_epoch
 from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, CallbackOperation, Purgatory
+from zk_layout.client import KafkaZkClient
+from zk_layout.znodes import PartitionState
 
 log = get_logger(__name__)
 
@@ -85,7 +91,6 @@ class FetchResult:
 class ReplicaManagerConfig:
     broker_id: int
     replica_lag_time_max_ms: int = 30000
-    default_min_insync_replicas: int = 1
 
 
 class ReplicaManager:
@@ -95,12 +100,13 @@ class ReplicaManager:
     def __init__(
         self,
         config: ReplicaManagerConfig,
-        log_manager: Any,
+        log_manager: LogManager,
         zk_call: Callable[..., Awaitable[Any]],
-        zk: Any,
+        zk: KafkaZkClient,
         clock: Clock,
         events: EventBus,
-        topic_config: Callable[[str], Awaitable[Any]],
+        topic_config: Callable[[str], Awaitable[LogConfig]],
+        fetchers: ReplicaFetcherManager,
     ) -> None:
         self.config = config
         self.broker_id = config.broker_id
@@ -113,12 +119,12 @@ class ReplicaManager:
         self.partitions: dict[TopicPartition, Partition] = {}
         self.produce_purgatory = Purgatory("produce")
         self.fetch_purgatory = Purgatory("fetch")
-        self.fetchers: Any = None  # ReplicaFetcherManager, set by the broker (needs the network client)
+        self.fetchers = fetchers
         self._control_lock = asyncio.Lock()
         self._pending_isr_changes: set[TopicPartition] = set()
         self._last_isr_change_ms = 0
         self._last_isr_propagation_ms = clock.monotonic_ms()
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._tasks: list[PeriodicJob] = []
         self._isr_writes: set[asyncio.Task[Any]] = set()
 
     # ---- lifecycle -----------------------------------------------------------------------------------
@@ -129,14 +135,11 @@ class ReplicaManager:
         self._tasks.append(periodic(self._maybe_propagate_isr_changes, ISR_CHANGE_CHECK_MS, "isr-change-propagation"))
 
     async def shutdown(self) -> None:
-        for t in self._tasks:
-            t.cancel()
+        await stop_all(self._tasks)
         for t in list(self._isr_writes):
             t.cancel()
-        await asyncio.gather(*self._tasks, *self._isr_writes, return_exceptions=True)
-        self._tasks.clear()
-        if self.fetchers is not None:
-            await self.fetchers.shutdown()
+        await asyncio.gather(*self._isr_writes, return_exceptions=True)
+        await self.fetchers.shutdown()
         self.fetch_purgatory.wake_all()
         self.produce_purgatory.wake_all()
 
@@ -173,7 +176,7 @@ class ReplicaManager:
                     errors.append(PartitionError(st.topic, st.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
                     continue
                 p = self.partitions.get(tp)
-                if p is not None and st.leader_epoch <= p.leader_epoch:
+                if p is not None and is_stale_leader_epoch(st.leader_epoch, p.leader_epoch):
                     log.debug(  # routine: the controller resends unchanged states, as Kafka's does
                         "ignoring LeaderAndIsr with an old leader epoch",
                         topic=st.topic,
@@ -195,26 +198,24 @@ class ReplicaManager:
                 errors.append(PartitionError(st.topic, st.partition, ErrorCode.NONE))
 
             for p, st in leaders:
-                if self.fetchers is not None:
-                    self.fetchers.remove_partition(p.tp)
+                self.fetchers.remove_partition(p.tp)
                 p.make_leader(st)
                 self._wake(p.tp, WAKE_HW)
                 self._wake(p.tp, WAKE_LEO)
             for p, st in followers:
-                if self.fetchers is not None:
-                    self.fetchers.remove_partition(p.tp)
+                self.fetchers.remove_partition(p.tp)
                 p.make_follower(st)
                 self._wake(p.tp, WAKE_HW)  # parked produces/fetches for it now fail with NOT_LEADER
                 self._wake(p.tp, WAKE_LEO)
-                if st.leader >= 0 and st.leader in endpoints and self.fetchers is not None:
+                if st.leader >= 0 and st.leader in endpoints:
                     self.fetchers.add_partition(p, st.leader, endpoints[st.leader], st.leader_epoch)
             return LeaderAndIsrResponse(ErrorCode.NONE, errors)
 
     async def _create_partition(self, tp: TopicPartition) -> Partition:
         config = await self._topic_config(tp.topic)
         log_ = self.log_manager.get_or_create_log(tp, config)
-        p = Partition(tp, self.broker_id, self.clock, self.events, log_, self.config.replica_lag_time_max_ms)
-        p.on_high_watermark = self._on_hw
+        p = Partition(tp, self.broker_id, self.clock, self.events, log_, self.config.replica_lag_time_max_ms,
+                      self._on_hw)
         self.partitions[tp] = p
         return p
 
@@ -223,8 +224,7 @@ class ReplicaManager:
             errors: list[PartitionError] = []
             for ps in req.partition_states:
                 tp = TopicPartition(ps.topic, ps.partition)
-                if self.fetchers is not None:
-                    self.fetchers.remove_partition(tp)
+                self.fetchers.remove_partition(tp)
                 p = self.partitions.get(tp)
                 if p is not None and ps.leader_epoch >= 0 and ps.leader_epoch < p.leader_epoch:
                     errors.append(PartitionError(ps.topic, ps.partition, ErrorCode.FENCED_LEADER_EPOCH))
@@ -237,10 +237,10 @@ class ReplicaManager:
                     except Exception:
                         log.exception("cannot delete log", topic=ps.topic, partition=ps.partition)
                         code = ErrorCode.KAFKA_STORAGE_ERROR
-                    self.events.emit("replica.deleted", topic=ps.topic, partition=ps.partition)
+                    self.events.emit(kinds.REPLICA_DELETED, topic=ps.topic, partition=ps.partition)
                 elif p is not None:
                     p.leader_id = -1  # neither leader nor fetching until a new LeaderAndIsr
-                    self.events.emit("replica.stopped", topic=ps.topic, partition=ps.partition)
+                    self.events.emit(kinds.REPLICA_STOPPED, topic=ps.topic, partition=ps.partition)
                 self._wake(tp, WAKE_HW)
                 self._wake(tp, WAKE_LEO)
                 errors.append(PartitionError(ps.topic, ps.partition, code))
@@ -265,18 +265,18 @@ class ReplicaManager:
                 continue
             try:
                 p = self.leader_partition(tp)
-                min_isr = p.log.config.min_insync_replicas  # type: ignore[attr-defined]
+                min_isr = p.log.config.min_insync_replicas
                 info = p.append_as_leader(batches, required_acks, min_isr)
             except KafkaError as e:
                 results[tp] = ProduceResult(e.code, error_message=e.message)
                 continue
             results[tp] = ProduceResult(
-                ErrorCode.NONE, info.first_offset, info.log_append_time, info.log_start_offset  # type: ignore[attr-defined]
+                ErrorCode.NONE, info.first_offset, info.log_append_time, info.log_start_offset
             )
-            if not info.duplicate:  # type: ignore[attr-defined]
+            if not info.duplicate:
                 self._wake(tp, WAKE_LEO)
             if required_acks == -1:
-                waiting[tp] = (p, info.last_offset + 1, min_isr)  # type: ignore[attr-defined]
+                waiting[tp] = (p, info.last_offset + 1, min_isr)
 
         if waiting:
             def check() -> bool:
@@ -363,12 +363,12 @@ class ReplicaManager:
             if fp.current_leader_epoch > p.leader_epoch:
                 return FetchResult(ErrorCode.UNKNOWN_LEADER_EPOCH)
         lg = p.log
-        hw = lg.high_watermark  # type: ignore[attr-defined]
-        base = FetchResult(ErrorCode.NONE, hw, hw, lg.log_start_offset)  # type: ignore[attr-defined]
+        hw = lg.high_watermark
+        base = FetchResult(ErrorCode.NONE, hw, hw, lg.log_start_offset)
         if limit <= 0 and not min_one:
             return base
         try:
-            info = lg.read(fp.fetch_offset, max(limit, 0), None if is_follower else hw, min_one)  # type: ignore[attr-defined]
+            info = lg.read(fp.fetch_offset, max(limit, 0), None if is_follower else hw, min_one)
         except KafkaError as e:
             base.error = e.code
             return base
@@ -382,14 +382,14 @@ class ReplicaManager:
         p = self.leader_partition(tp)
         lg = p.log
         if timestamp == -2:
-            return -1, lg.log_start_offset  # type: ignore[attr-defined]
+            return -1, lg.log_start_offset
         if timestamp == -1:
-            return -1, (lg.high_watermark if from_consumer else lg.log_end_offset)  # type: ignore[attr-defined]
-        found = lg.fetch_offset_by_timestamp(timestamp)  # type: ignore[attr-defined]
+            return -1, (lg.high_watermark if from_consumer else lg.log_end_offset)
+        found = lg.fetch_offset_by_timestamp(timestamp)
         if found is None:
             return -1, -1
         offset, ts = found
-        if from_consumer and offset >= lg.high_watermark:  # type: ignore[attr-defined]
+        if from_consumer and offset >= lg.high_watermark:
             return -1, -1
         return ts, offset
 
@@ -401,7 +401,7 @@ class ReplicaManager:
                 raise KafkaError(ErrorCode.FENCED_LEADER_EPOCH)
             if current_leader_epoch > p.leader_epoch:
                 raise KafkaError(ErrorCode.UNKNOWN_LEADER_EPOCH)
-        return p.log.leader_epoch_cache.end_offset_for(leader_epoch)  # type: ignore[attr-defined]
+        return p.log.leader_epoch_cache.end_offset_for(leader_epoch)
 
     # ---- ISR maintenance -----------------------------------------------------------------------------
 
@@ -416,8 +416,9 @@ class ReplicaManager:
         spawn(self._write_isr(p, proposal), f"isr-write-{proposal.tp}", self._isr_writes)
 
     async def _write_isr(self, p: Partition, proposal: IsrProposal) -> None:
-        from zk_layout.znodes import PartitionState
-
+        """Write the proposal conditionally on its zkVersion. zk_layout's ``update_partition_state`` already
+        recognises our own earlier write that landed before a connection loss (the znode holds exactly this
+        state: success at its version), so a conflict here is a real one."""
         state = PartitionState(
             leader=self.broker_id,
             leader_epoch=proposal.leader_epoch,
@@ -457,12 +458,11 @@ class ReplicaManager:
             self._wake(tp, WAKE_HW)
             self._wake(tp, WAKE_LEO)
         elif zk_state.leader_epoch == p.leader_epoch:
-            # Same leader and epoch, different version: our own earlier write landed (connection loss) or
-            # the version moved under us; adopt it so the next proposal can succeed.
-            log.info("cached zkVersion was stale; re-read", topic=tp.topic, partition=tp.partition, zk_version=zk_version)
+            # Same leader and epoch, another version (another ISR): the version moved under us; adopt it so
+            # the next proposal can succeed.
+            log.info("cached zkVersion was stale; re-read", topic=tp.topic, partition=tp.partition,
+                     zk_version=zk_version)
             p.zk_version = zk_version
-            if tuple(zk_state.isr) == tuple(proposal.isr):
-                self._isr_written(p, proposal, zk_version)
 
     def _isr_written(self, p: Partition, proposal: IsrProposal, new_version: int) -> None:
         if p.isr_update_succeeded(proposal, new_version):
@@ -480,7 +480,7 @@ class ReplicaManager:
             self._pending_isr_changes.clear()
             self._last_isr_propagation_ms = now
             await self._zk_call(self._zk.propagate_isr_changes, changed)
-            self.events.emit("isr.change_propagated", partitions=[str(tp) for tp in changed])
+            self.events.emit(kinds.ISR_CHANGE_PROPAGATED, partitions=[str(tp) for tp in changed])
 
     # ---- introspection (for /state and the dashboard) ------------------------------------------------
 
@@ -496,9 +496,9 @@ class ReplicaManager:
                     "leader": p.leader_id,
                     "leader_epoch": p.leader_epoch,
                     "isr": list(p.isr),
-                    "log_start_offset": lg.log_start_offset,  # type: ignore[attr-defined]
-                    "log_end_offset": lg.log_end_offset,  # type: ignore[attr-defined]
-                    "high_watermark": lg.high_watermark,  # type: ignore[attr-defined]
+                    "log_start_offset": lg.log_start_offset,
+                    "log_end_offset": lg.log_end_offset,
+                    "high_watermark": lg.high_watermark,
                     "followers": {
                         r: {"log_end_offset": f.log_end_offset, "last_caught_up_ms": f.last_caught_up_ms}
                         for r, f in p.followers.items()

@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from kafka_zk.common.logging import get_logger
+from zk_layout import paths
 
 log = get_logger(__name__)
 
@@ -26,8 +27,6 @@ class DynamicConfigManager:
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        from zk_layout import paths
-
         self._watch = await self.broker.az.watch_children(paths.CONFIG_CHANGES, self._on_children)
 
     async def stop(self) -> None:
@@ -36,8 +35,6 @@ class DynamicConfigManager:
             self._watch = None
 
     async def _on_children(self, children: list[str] | None) -> None:
-        from zk_layout import paths
-
         if not children:
             return
         async with self._lock:

@@ -22,7 +22,6 @@ from aiohttp import web
 
 from kafka_zk.common.control import (
     ControlledShutdownRequest,
-    ControlledShutdownResponse,
     LeaderAndIsrRequest,
     LeaderAndIsrResponse,
     StopReplicaRequest,

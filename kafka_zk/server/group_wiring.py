@@ -7,8 +7,8 @@ Theory of operation (Kafka 2.x ``KafkaServer`` + ``KafkaApis`` + ``GroupMetadata
   after each LeaderAndIsr this module looks at the offsets partitions the request named and, from the
   replica manager's state *after* the request was applied, tells the coordinator
   ``on_became_leader(p)`` (load the partition) or ``on_resigned(p)`` (unload it). A StopReplica of an offsets
-  partition unloads it too. Leadership that arrived before the hooks were installed (LeaderAndIsr can come
-  in as soon as the broker registers) is picked up by a scan at start.
+  partition unloads it too (:class:`GroupLeadership`). Leadership that arrived before the coordinator started
+  (LeaderAndIsr can come in as soon as the broker registers) is picked up by a scan at start.
 * Loading reads the partition's own log, from its log start to its **log end offset**, as Kafka 2.x does
   (``doLoadGroupsAndOffsets`` reads up to ``logEndOffset``): a freshly elected leader's high watermark can
   trail commits that were already acknowledged with acks=all (the followers learn the new high watermark
@@ -21,17 +21,19 @@ Theory of operation (Kafka 2.x ``KafkaServer`` + ``KafkaApis`` + ``GroupMetadata
 * Partitions of deleted topics lose their committed offsets: as in Kafka, every broker learns a deletion
   from the controller's UpdateMetadata (leader -2), and the coordinator drops the offsets it holds for them.
 
-Handlers reach the coordinator as ``broker.group_coordinator`` (``None`` until started); the helpers at the
-bottom hold what several group handlers share.
+Handlers reach the coordinator as ``broker.group_coordinator`` (built with the broker; :func:`coordinator_of`
+answers None until it started); the helpers at the bottom hold what several group handlers share.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Protocol
 
+from kafka_zk.common.clock import Clock
 from kafka_zk.common.control import LeaderAndIsrRequest, StopReplicaRequest
 from kafka_zk.common.errors import ErrorCode, KafkaError
+from kafka_zk.common.events import EventBus
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.tasks import spawn
 from kafka_zk.common.tp import TopicPartition
@@ -39,48 +41,110 @@ from kafka_zk.coordinator import GROUP_METADATA_TOPIC_NAME, GroupCoordinator, Gr
 from kafka_zk.coordinator.log_adapter import ReplicatedOffsetsLog
 from kafka_zk.coordinator.zk_offsets import ZkOffsetStore
 from kafka_zk.record.batch import iter_batches
+from kafka_zk.replication.replica_manager import ReplicaManager
+from zk_layout.client import KafkaZkClient
 
 log = get_logger(__name__)
 
 
-async def start_group_coordinator(broker: Any) -> None:
-    """Start the group coordinator and hook it to LeaderAndIsr/StopReplica for ``__consumer_offsets``.
+class GroupLeadership:
+    """Keeps the group coordinator's loaded partitions in step with this broker's leadership of
+    ``__consumer_offsets`` partitions. The broker calls the ``on_*`` methods after each control request."""
 
-    Sets ``broker.group_coordinator``. Raises :class:`kafka_zk.common.config.ConfigError` on a bad
-    ``group.*`` / ``offsets.*`` value (the broker config has already validated them, so in practice never).
+    def __init__(self, coordinator: GroupCoordinator, replica_manager: ReplicaManager) -> None:
+        self.coordinator = coordinator
+        self._replicas = replica_manager
+        self._background: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
+
+    def start(self) -> None:
+        """Start the coordinator and adopt what we already lead (LeaderAndIsr can arrive as soon as the
+        broker registers, before this runs)."""
+        self.coordinator.startup()
+        for tp, partition in list(self._replicas.partitions.items()):
+            if tp.topic == GROUP_METADATA_TOPIC_NAME and partition.is_leader:
+                self._became_leader(tp.partition)
+
+    def stop(self) -> None:
+        self.coordinator.shutdown()
+
+    def on_leader_and_isr(self, req: LeaderAndIsrRequest) -> None:
+        manager = self.coordinator.manager
+        for st in req.partition_states:
+            if st.topic != GROUP_METADATA_TOPIC_NAME:
+                continue
+            replica = self._replicas.partition(TopicPartition(st.topic, st.partition))
+            if replica is not None and replica.is_leader:
+                self._became_leader(st.partition)
+            elif manager.is_partition_owned(st.partition) or st.partition in manager.loading_partitions:
+                self.coordinator.on_resigned(st.partition)
+
+    def _became_leader(self, partition: int) -> None:
+        manager = self.coordinator.manager
+        if manager.is_partition_owned(partition) or partition in manager.loading_partitions:
+            return  # still the leader (a new leader epoch, e.g. after an ISR change): nothing to reload
+        self.coordinator.on_became_leader(partition)
+
+    def on_stop_replica(self, req: StopReplicaRequest) -> None:
+        manager = self.coordinator.manager
+        for ps in req.partition_states:
+            if ps.topic == GROUP_METADATA_TOPIC_NAME:
+                if manager.is_partition_owned(ps.partition) or ps.partition in manager.loading_partitions:
+                    self.coordinator.on_resigned(ps.partition)
+
+    def on_partitions_deleted(self, deleted: list[TopicPartition]) -> None:
+        deleted = [tp for tp in deleted if tp.topic != GROUP_METADATA_TOPIC_NAME]
+        if deleted:
+            spawn(
+                self.coordinator.on_partitions_deleted(deleted),
+                "offsets-of-deleted-partitions",
+                self._background,
+            )
+
+
+def build_group_coordinator(
+    props: dict[str, Any],
+    replica_manager: ReplicaManager,
+    clock: Clock,
+    events: EventBus,
+    num_partitions: int | None,
+) -> GroupCoordinator:
+    """The group coordinator over the replicated ``__consumer_offsets`` log; ``num_partitions`` is the
+    existing topic's partition count (:func:`existing_offsets_partitions`), None to use the config's.
+
+    Raises :class:`kafka_zk.common.config.ConfigError` on a bad ``group.*`` / ``offsets.*`` value (the broker
+    config has already validated them, so in practice never).
     """
-    config = GroupCoordinatorConfig.from_props(broker.config.values)
-    num_partitions = await _existing_partition_count(broker)
-    offsets_log = ReplicatedOffsetsLog(broker.replica_manager, lambda p: read_offsets_partition(broker, p, config.offsets_load_buffer_size),
-                                       broker.clock, config)
-    coordinator = GroupCoordinator(offsets_log, config, clock=broker.clock, events=broker.events, num_partitions=num_partitions)
-    coordinator.startup()
-    broker.group_coordinator = coordinator
-    broker.on_leader_and_isr.append(lambda req: _on_leader_and_isr(broker, coordinator, req))
-    broker.on_stop_replica.append(lambda req: _on_stop_replica(broker, coordinator, req))
-    broker.on_partitions_deleted.append(lambda tps: _drop_offsets_of(coordinator, tps))
-    # LeaderAndIsr may have arrived between registration and now: adopt what we already lead.
-    for tp, partition in list(broker.replica_manager.partitions.items()):
-        if tp.topic == GROUP_METADATA_TOPIC_NAME and partition.is_leader:
-            _became_leader(coordinator, tp.partition)
+    config = GroupCoordinatorConfig.from_props(props)
+    offsets_log = ReplicatedOffsetsLog(
+        replica_manager,
+        lambda p: read_offsets_partition(replica_manager, p, config.offsets_load_buffer_size),
+        clock,
+        config,
+    )
+    return GroupCoordinator(offsets_log, config, clock=clock, events=events, num_partitions=num_partitions)
 
 
-async def _existing_partition_count(broker: Any) -> int | None:
-    found = await broker.zk_call(broker.zk.get_topic_assignment, GROUP_METADATA_TOPIC_NAME)
+def existing_offsets_partitions(zk: KafkaZkClient) -> int | None:
+    """``__consumer_offsets``' partition count in ZooKeeper, None when the topic does not exist (blocking)."""
+    found = zk.get_topic_assignment(GROUP_METADATA_TOPIC_NAME)
     if found is None:
         return None
     assignment, _ = found
     return len(assignment.partitions) or None
 
 
-def read_offsets_partition(broker: Any, partition: int, buffer_size: int) -> Iterator[bytes]:
+class _HostsReplicas(Protocol):
+    def partition(self, tp: TopicPartition) -> Any: ...
+
+
+def read_offsets_partition(replicas: _HostsReplicas, partition: int, buffer_size: int) -> Iterator[bytes]:
     """Whole batches of ``__consumer_offsets-<partition>`` from its log start to its log end offset.
 
     Stops early (with what was read) if the replica disappears or the log is closed under it; the
     coordinator then serves what it loaded, as Kafka does after a failed load.
     """
     tp = TopicPartition(GROUP_METADATA_TOPIC_NAME, partition)
-    replica = broker.replica_manager.partition(tp)
+    replica = replicas.partition(tp)
     if replica is None:
         log.warning("offsets partition to load is not hosted here", partition=partition)
         return
@@ -91,7 +155,12 @@ def read_offsets_partition(broker: Any, partition: int, buffer_size: int) -> Ite
         try:
             buf = plog.read(offset, buffer_size, max_offset=end, min_one_message=True).records_bytes()
         except (KafkaError, OSError, ValueError) as e:
-            log.error("reading offsets partition failed; serving what was loaded", partition=partition, offset=offset, reason=str(e))
+            log.error(
+                "reading offsets partition failed; serving what was loaded",
+                partition=partition,
+                offset=offset,
+                reason=str(e),
+            )
             return
         if not buf:
             break
@@ -107,49 +176,14 @@ def read_offsets_partition(broker: Any, partition: int, buffer_size: int) -> Ite
         offset = next_offset
 
 
-def _on_leader_and_isr(broker: Any, coordinator: GroupCoordinator, req: LeaderAndIsrRequest) -> None:
-    manager = coordinator.manager
-    for st in req.partition_states:
-        if st.topic != GROUP_METADATA_TOPIC_NAME:
-            continue
-        replica = broker.replica_manager.partition(TopicPartition(st.topic, st.partition))
-        if replica is not None and replica.is_leader:
-            _became_leader(coordinator, st.partition)
-        elif manager.is_partition_owned(st.partition) or st.partition in manager.loading_partitions:
-            coordinator.on_resigned(st.partition)
-
-
-def _became_leader(coordinator: GroupCoordinator, partition: int) -> None:
-    manager = coordinator.manager
-    if manager.is_partition_owned(partition) or partition in manager.loading_partitions:
-        return  # still the leader (a new leader epoch, e.g. after an ISR change): nothing to reload
-    coordinator.on_became_leader(partition)
-
-
-def _on_stop_replica(broker: Any, coordinator: GroupCoordinator, req: StopReplicaRequest) -> None:
-    manager = coordinator.manager
-    for ps in req.partition_states:
-        if ps.topic == GROUP_METADATA_TOPIC_NAME:
-            if manager.is_partition_owned(ps.partition) or ps.partition in manager.loading_partitions:
-                coordinator.on_resigned(ps.partition)
-
-
-def _drop_offsets_of(coordinator: GroupCoordinator, deleted: list[TopicPartition]) -> None:
-    deleted = [tp for tp in deleted if tp.topic != GROUP_METADATA_TOPIC_NAME]
-    if deleted:
-        spawn(coordinator.on_partitions_deleted(deleted), "offsets-of-deleted-partitions", _background)
-
-
-_background: set[asyncio.Task[Any]] = set()  # strong references: the loop keeps only weak ones
-
-
-# ---------------------------------------------------------------------------------------------- topic creation
+# ------------------------------------------------------------------------------------------ topic creation
 
 OFFSETS_TOPIC_COMPRESSION = "producer"
 
 
 def offsets_topic_configs(config: GroupCoordinatorConfig) -> dict[str, str]:
-    """Kafka's ``GroupCoordinator.offsetsTopicConfigs``: compacted, producer compression, its own segment size."""
+    """Kafka's ``GroupCoordinator.offsetsTopicConfigs``: compacted, producer compression, its own segment
+    size."""
     return {
         "cleanup.policy": "compact",
         "compression.type": OFFSETS_TOPIC_COMPRESSION,
@@ -171,14 +205,16 @@ async def ensure_offsets_topic(broker: Any, coordinator: GroupCoordinator) -> Er
     if rf < 1:
         return ErrorCode.COORDINATOR_NOT_AVAILABLE
     try:
-        await broker.auto_create_topic(GROUP_METADATA_TOPIC_NAME, coordinator.manager.num_partitions, rf, offsets_topic_configs(config))
+        await broker.auto_create_topic(
+            GROUP_METADATA_TOPIC_NAME, coordinator.manager.num_partitions, rf, offsets_topic_configs(config)
+        )
     except KafkaError as e:
         if e.code is not ErrorCode.TOPIC_ALREADY_EXISTS:
             log.warning("cannot create the offsets topic", error=e.code.name, reason=e.message)
     return ErrorCode.COORDINATOR_NOT_AVAILABLE
 
 
-# ---------------------------------------------------------------------------------------------- handler helpers
+# ----------------------------------------------------------------------------------------- handler helpers
 
 
 def coordinator_of(broker: Any) -> GroupCoordinator | None:
@@ -197,7 +233,9 @@ def client_host(ctx: Any) -> str:
     return f"/{ctx.client_host}"
 
 
-def known_partitions(broker: Any, tps: Iterable[TopicPartition]) -> tuple[list[TopicPartition], list[TopicPartition]]:
+def known_partitions(
+    broker: Any, tps: Iterable[TopicPartition]
+) -> tuple[list[TopicPartition], list[TopicPartition]]:
     """Split ``tps`` into (partitions the metadata cache knows, unknown ones) — UNKNOWN_TOPIC_OR_PARTITION."""
     cache = broker.metadata_cache
     known: list[TopicPartition] = []

@@ -16,7 +16,7 @@ import pytest
 from kafka_zk.protocol.apis import ApiKey, decode_request_frame, encode_request_frame
 from kafka_zk.protocol.headers import RequestHeader
 
-GOLDEN_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "golden"
+GOLDEN_DIR = Path(__file__).resolve().parents[3] / "shared" / "reference" / "golden"
 
 
 def _cases() -> list[Any]:

@@ -156,7 +156,7 @@ def test_aiokafka(shared_cluster: Any) -> None:
             deadline = time.monotonic() + 60
             while len(got) < N and time.monotonic() < deadline:
                 batch = await c.getmany(timeout_ms=1000)
-                for tp, msgs in batch.items():
+                for msgs in batch.values():
                     got.extend((m.partition, m.key, m.value, list(m.headers)) for m in msgs)
         finally:
             await c.stop()

@@ -21,7 +21,7 @@ kp_records = pytest.importorskip("kafka.record.default_records")
 aio_records = pytest.importorskip("aiokafka.record.default_records")
 
 CODECS = available_codecs()
-GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "golden")
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "golden")
 
 ROWS = [(1_700_000_000_000 + i, f"key-{i}".encode() if i % 3 else None, (f"value-{i}" * (i + 1)).encode(), [("h", b"x"), ("n", None)] if i % 2 else []) for i in range(12)]
 

@@ -14,7 +14,7 @@ from kafka_zk.controller.rebalance import partitions_to_rebalance
 from kafka_zk.controller.context import ControllerContext, LiveBroker
 from kafka_zk.controller.testing import ControllerNode, StandInBroker
 from test_controller_cluster import cluster, state, wait_state
-from zk_layout import KafkaZkClient, paths
+from zk_layout import KafkaZkClient
 
 
 async def _move_leader_away(zk: KafkaZkClient, brokers: dict[int, StandInBroker], tp: TopicPartition) -> None:

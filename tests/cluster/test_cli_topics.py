@@ -61,7 +61,7 @@ def test_bootstrap_create_then_list_alter_and_delete_in_both_modes(shared_cluste
     assert run(capsys, *m["bs"], "--create", "--topic", topic, "--partitions", "2", "--replication-factor", "2")[:2] \
         == (0, f"Created topic {topic}.\n")
     for where in m.values():
-        wait_until(lambda: topic in run(capsys, *where, "--list")[1].splitlines(), timeout=10)
+        wait_until(lambda where=where: topic in run(capsys, *where, "--list")[1].splitlines(), timeout=10)
     code, out, _ = run(capsys, *m["zk"], "--alter", "--topic", topic, "--partitions", "3")
     assert code == 0 and out.endswith("Adding partitions succeeded!\n") and out.startswith("WARNING: If partitions")
     code, out, _ = run(capsys, *m["bs"], "--alter", "--topic", topic, "--partitions", "4",

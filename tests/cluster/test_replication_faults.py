@@ -128,7 +128,7 @@ def test_acked_writes_survive_leader_and_controller_failures(cluster_factory: An
                 time.sleep(SESSION_MS / 1000 + 3)  # past the session timeout: ZooKeeper expires it
                 cluster.kill(victim, "CONT")
             wait_fully_replicated(zk, TOPIC, PARTITIONS, 3)
-            wait_until(lambda: len(producer.acked) > acked_before + 100, timeout=60,
+            wait_until(lambda before=acked_before: len(producer.acked) > before + 100, timeout=60,
                        message=f"producer made no progress after {target} {how}")
     finally:
         producer.stop()

@@ -17,7 +17,7 @@ import pytest
 from kafka_zk.protocol.apis import API
 from kafka_zk.protocol.schema import Array, Field, Message, Primitive, Struct
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "kafka-message-specs"
+SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "reference" / "kafka-message-specs"
 
 pytestmark = pytest.mark.skipif(not SPEC_DIR.is_dir(), reason="../shared/reference/kafka-message-specs not present")
 

@@ -217,8 +217,8 @@ async def test_group_offsets_commit_and_committed(shared_cluster: Any) -> None:
         c.assign(tps)
         try:
             assert await c.committed(tps[0]) is None
-        except IncompatibleBrokerVersion as e:
-            pytest.skip(f"the broker does not serve group offsets yet: {e}")
+        except IncompatibleBrokerVersion as e:  # a regression in the advertised versions must fail, not skip
+            pytest.fail(f"the broker no longer advertises the group offset APIs the client needs: {e}")
         got = await c.poll(timeout_ms=3000, max_records=4)
         await c.commit()
         positions = {tp: await c.position(tp) for tp in tps}

@@ -30,7 +30,7 @@ def test_children_watch_rearms_and_survives_deletion(zk: KafkaZkClient) -> None:
     for i in range(3):  # every change is seen, not only the first (the watch re-arms itself)
         zk.kazoo.create(f"/brokers/ids/{i}", b"x", ephemeral=True)
         expected = [str(n) for n in range(i + 1)]
-        wait_until(lambda: rec.last() == expected)
+        wait_until(lambda expected=expected: rec.last() == expected)
     zk.kazoo.delete("/brokers/ids", recursive=True)
     wait_until(lambda: rec.last() == [])
     zk.kazoo.create("/brokers/ids/7", b"", makepath=True)  # parent re-created with a child

@@ -14,7 +14,6 @@ from helpers import wait_until
 from kafka_zk.client.connection import KafkaConnection
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.protocol.apis import ApiKey
-from kafka_zk.protocol.headers import RequestHeader
 from kafka_zk.protocol.messages.fetch import FetchRequest
 from kafka_zk.protocol.messages.metadata import MetadataRequest
 from kafka_zk.protocol.messages.produce import ProduceRequest

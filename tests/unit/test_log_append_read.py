@@ -177,7 +177,7 @@ def test_invalid_batches_are_rejected_and_nothing_is_written(tmp_path: Path) -> 
 def _raises(fn: Any) -> BaseException:
     try:
         fn()
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:
         return e
     raise AssertionError("did not raise")
 
@@ -222,7 +222,7 @@ def test_segments_roll_on_size_and_on_record_age(tmp_path: Path) -> None:
     clock = ManualClock(T0)
     bus = EventBus(clock=clock)
     lg = open_log(str(tmp_path), clock=clock, events=bus, segment_bytes=1000, segment_ms=60_000)
-    for i in range(10):
+    for _ in range(10):
         lg.append_as_leader(make_batch([(T0, b"k", b"v" * 150)]), 0)
     by_size = len(lg.segments)
     assert by_size > 1 and all(s.size <= 1000 for s in lg.segments)
@@ -239,7 +239,7 @@ def test_segments_roll_on_size_and_on_record_age(tmp_path: Path) -> None:
 
 def test_flush_messages_moves_the_recovery_point(tmp_path: Path) -> None:
     lg = open_log(str(tmp_path), flush_messages=3)
-    for i in range(2):
+    for _ in range(2):
         lg.append_as_leader(make_batch([(T0, b"k", b"v")]), 0)
     assert lg.recovery_point == 0
     lg.append_as_leader(make_batch([(T0, b"k", b"v")]), 0)

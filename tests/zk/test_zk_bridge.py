@@ -42,7 +42,7 @@ async def test_watch_callbacks_arrive_on_the_loop_in_order(zk: KafkaZkClient) ->
     for t in ("a", "b", "c"):
         await az.call(zk.create_topic_assignment, t, {0: [1]})
         created = [t]
-        await async_wait_until(lambda: seen[-1][0][-1:] == created)
+        await async_wait_until(lambda created=created: seen[-1][0][-1:] == created)
     assert all(tid == loop_thread for _, tid in seen)
     lengths = [len(ch) for ch, _ in seen]
     assert lengths == sorted(lengths)  # never delivered out of order

@@ -11,7 +11,7 @@ import pytest
 
 from kafka_zk.protocol.kafka_versions import KAFKA_2_8, NOT_SERVED
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "gen_protocol_coverage.py"
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "gen_protocol_coverage.py"
 
 
 def load_tool() -> types.ModuleType:

@@ -79,9 +79,8 @@ async def test_a_new_coordinator_loads_groups_and_latest_offsets_from_the_log(tm
     plog = replicas.logs[TopicPartition(GROUP_METADATA_TOPIC_NAME, 0)]
     assert len(plog.segments) > 3  # the load crosses segment boundaries
 
-    broker = SimpleNamespace(replica_manager=replicas)
     loaded = CoordinatorHarness(config, clock=clock,
-                                offsets_log=ReplicatedOffsetsLog(replicas, lambda p: read_offsets_partition(broker, p, 256), clock, config))
+                                offsets_log=ReplicatedOffsetsLog(replicas, lambda p: read_offsets_partition(replicas, p, 256), clock, config))
     await loaded.start()
     c = loaded.coordinator
     got = c.fetch_offsets("live", None)
@@ -95,5 +94,5 @@ async def test_a_new_coordinator_loads_groups_and_latest_offsets_from_the_log(tm
 
 
 def test_reading_a_partition_that_is_not_hosted_yields_nothing(tmp_path: Path) -> None:
-    broker = SimpleNamespace(replica_manager=_LogReplicas(tmp_path, GroupCoordinatorConfig(), ManualClock(T0)))
-    assert list(read_offsets_partition(broker, 3, 1024)) == []
+    replicas = _LogReplicas(tmp_path, GroupCoordinatorConfig(), ManualClock(T0))
+    assert list(read_offsets_partition(replicas, 3, 1024)) == []

@@ -160,7 +160,7 @@ def test_crash_during_the_swap_completes_it_at_startup(tmp_path: Path) -> None:
     def crash(*args: Any) -> bool:
         raise SystemExit("crash during swap")
 
-    setattr(lg, "replace_segments", crash)
+    lg.replace_segments = crash
     try:
         LogCleaner(lg.clock).clean(lg, 0)
     except SystemExit:
@@ -191,7 +191,7 @@ def test_cleaning_in_a_thread_while_appending_and_reading(tmp_path: Path) -> Non
                 if r is not None and not r.aborted:
                     first_dirty = r.end_offset
                     swapped[0] += r.segments_cleaned
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             errors.append(e)
 
     t = threading.Thread(target=clean_loop)
