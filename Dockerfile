@@ -1,5 +1,5 @@
 # The kafka_zk broker image: `docker compose up` (compose.yaml) builds it from this repository.
-# Configuration: /etc/kafka-zk/server.properties (docker/server.properties) plus `--override key=value`
+# Configuration: /etc/kafka-zk/server.properties (deploy/server.properties) plus `--override key=value`
 # arguments, which compose.yaml uses for what differs per broker (id, listeners, advertised addresses).
 FROM python:3.11-slim
 
@@ -10,7 +10,7 @@ COPY zk_layout ./zk_layout
 RUN pip install --no-cache-dir '.[compression]' \
     && useradd --system --home-dir /var/lib/kafka-zk --create-home kafka \
     && mkdir -p /etc/kafka-zk
-COPY docker/server.properties /etc/kafka-zk/server.properties
+COPY deploy/server.properties /etc/kafka-zk/server.properties
 
 USER kafka
 VOLUME /var/lib/kafka-zk

@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zk_layout import tree  # noqa: E402
-from zk_layout.znodes import (  # noqa: E402
+from zk_layout import tree
+from zk_layout.znodes import (
     BrokerRegistration,
     ClusterId,
     ConfigChangeNotification,

@@ -66,7 +66,7 @@ def delta(
 
 
 def check(
-    name: str, before: list[dict[str, Any]], cluster: Any, client_id: str, extra: set[int] = set()
+    name: str, before: list[dict[str, Any]], cluster: Any, client_id: str, extra: frozenset[int] = frozenset()
 ) -> None:
     refused, served = delta(before, stats(cluster), client_id)
     picked = ", ".join(f"{api_name(k)} v{v}" for k, v in sorted(served))

@@ -169,7 +169,7 @@ async def _describe_log_dirs(cluster: Any) -> None:
         producer.produce(topic, value=b"x" * 100, partition=i % 2)
     assert producer.flush(30) == 0
     total: dict[int, int] = {}
-    for bid, broker in sorted(cluster.state.brokers.items()):
+    for _bid, broker in sorted(cluster.state.brokers.items()):
         conn = await connect(broker.bootstrap)
         try:
             for v in range(0, 3):
