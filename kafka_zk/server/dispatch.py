@@ -36,6 +36,9 @@ HANDLER_MODULES = (
     "create_partitions",
     "delete_groups",
     "elect_leaders",
+    "incremental_alter_configs",
+    "alter_partition_reassignments",
+    "list_partition_reassignments",
 )
 
 

@@ -9,7 +9,7 @@ from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.protocol.messages.configs import RESOURCE_TOPIC, AlterConfigsResponse
 
 API_KEY = 33
-VERSIONS = (0, 1)
+VERSIONS = (0, 2)
 
 R = AlterConfigsResponse
 

@@ -9,7 +9,7 @@ from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.protocol.messages.topic_admin import CreatePartitionsResponse
 
 API_KEY = 37
-VERSIONS = (0, 1)
+VERSIONS = (0, 3)
 
 R = CreatePartitionsResponse
 

@@ -13,7 +13,7 @@ from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.elect_leaders import ELECTION_UNCLEAN, ElectLeadersResponse
 
 API_KEY = 43
-VERSIONS = (0, 1)
+VERSIONS = (0, 2)
 
 R = ElectLeadersResponse
 
