@@ -108,8 +108,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.bootstrap_server:
             from kafka_zk.admin import leader_election_bootstrap
 
-            return leader_election_bootstrap.run(args.bootstrap_server, args.election_type or "preferred", wanted,
-                                                 args.timeout)
+            return leader_election_bootstrap.run(
+                args.bootstrap_server, args.election_type or "preferred", wanted, args.timeout)
         zk = KafkaZkClient(args.zookeeper, session_timeout_ms=6000, connection_timeout_ms=5000, create_chroot=False)
     except (UsageError, ValueError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)

@@ -20,7 +20,11 @@ PROG = "kafka-zk leader-election"
 
 
 def run(bootstrap: str, election_type: str, wanted: list[tuple[str, int]] | None, timeout_s: float) -> int:
-    from kafka_zk.client.errors import IncompatibleBrokerVersion, KafkaConnectionError, KafkaRequestTimeoutError
+    from kafka_zk.client.errors import (
+        IncompatibleBrokerVersion,
+        KafkaConnectionError,
+        KafkaRequestTimeoutError,
+    )
 
     try:
         return asyncio.run(_run(bootstrap, election_type, wanted, timeout_s))
@@ -35,7 +39,9 @@ def run(bootstrap: str, election_type: str, wanted: list[tuple[str, int]] | None
         return 1
 
 
-async def _run(bootstrap: str, election_type: str, wanted: list[tuple[str, int]] | None, timeout_s: float) -> int:
+async def _run(
+    bootstrap: str, election_type: str, wanted: list[tuple[str, int]] | None, timeout_s: float
+) -> int:
     from kafka_zk.client.admin import AdminClient
 
     admin = AdminClient(bootstrap, request_timeout_ms=int(timeout_s * 1000))
@@ -47,18 +53,29 @@ async def _run(bootstrap: str, election_type: str, wanted: list[tuple[str, int]]
         await admin.close()
     kind = election_type.upper()
     elected = sorted(tp for tp, e in results.items() if e is None)
-    not_needed = sorted(tp for tp, e in results.items() if e is not None and e.code is ErrorCode.ELECTION_NOT_NEEDED)
-    failed = {tp: e for tp, e in results.items() if e is not None and e.code is not ErrorCode.ELECTION_NOT_NEEDED}
+    not_needed = sorted(
+        tp for tp, e in results.items() if e is not None and e.code is ErrorCode.ELECTION_NOT_NEEDED
+    )
+    failed = {
+        tp: e for tp, e in results.items() if e is not None and e.code is not ErrorCode.ELECTION_NOT_NEEDED
+    }
     if elected:
-        print(f"Successfully completed leader election ({kind}) for partitions "
-              f"{', '.join(f'{tp.topic}-{tp.partition}' for tp in elected)}")
+        print(
+            f"Successfully completed leader election ({kind}) for partitions "
+            f"{', '.join(f'{tp.topic}-{tp.partition}' for tp in elected)}"
+        )
     if not_needed:
-        print(f"Valid replica already elected for partitions {', '.join(f'{tp.topic}-{tp.partition}' for tp in not_needed)}")
+        print(
+            "Valid replica already elected for partitions "
+            + ", ".join(f"{tp.topic}-{tp.partition}" for tp in not_needed)
+        )
     if not results:
         print("No partitions to elect a leader for")
     for tp, e in sorted(failed.items()):
-        print(f"Error completing leader election ({kind}) for partition: {tp.topic}-{tp.partition}: "
-              f"{e.message or e.code.name}")
+        print(
+            f"Error completing leader election ({kind}) for partition: {tp.topic}-{tp.partition}: "
+            f"{e.message or e.code.name}"
+        )
     if failed:
         print(f"{PROG}: error: {len(failed)} replica(s) could not be elected", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""``kafka-zk reassign-partitions --bootstrap-server HOST:PORT ...``: Kafka 2.4+'s tool, over the Kafka protocol.
+"""``kafka-zk reassign-partitions --bootstrap-server HOST:PORT ...``: Kafka 2.4+'s tool, over the protocol.
 
 Instead of writing ``/admin/reassign_partitions``, the tool talks to the controller with KIP-455's
 AlterPartitionReassignments / ListPartitionReassignments (:class:`kafka_zk.client.admin.AdminClient`):
@@ -32,10 +32,15 @@ class _Refused(Exception):
     pass
 
 
-def run(args: argparse.Namespace, target: dict[tuple[str, int], list[int]], topics: list[str],
-        brokers: list[int]) -> int:
+def run(
+    args: argparse.Namespace, target: dict[tuple[str, int], list[int]], topics: list[str], brokers: list[int]
+) -> int:
     """Run one bootstrap-mode action (arguments already validated); returns the exit code."""
-    from kafka_zk.client.errors import IncompatibleBrokerVersion, KafkaConnectionError, KafkaRequestTimeoutError
+    from kafka_zk.client.errors import (
+        IncompatibleBrokerVersion,
+        KafkaConnectionError,
+        KafkaRequestTimeoutError,
+    )
 
     try:
         return asyncio.run(_run(args, target, topics, brokers))
@@ -50,8 +55,9 @@ def run(args: argparse.Namespace, target: dict[tuple[str, int], list[int]], topi
         return 1
 
 
-async def _run(args: argparse.Namespace, target: dict[tuple[str, int], list[int]], topics: list[str],
-               brokers: list[int]) -> int:
+async def _run(
+    args: argparse.Namespace, target: dict[tuple[str, int], list[int]], topics: list[str], brokers: list[int]
+) -> int:
     from kafka_zk.client.admin import AdminClient
 
     try:
@@ -118,18 +124,25 @@ async def _execute(admin: Any, target: dict[tuple[str, int], list[int]], additio
     if missing:
         raise _Refused(f"partition(s) {', '.join(missing)} do not exist")
     if not additional and await admin.list_partition_reassignments():
-        raise _Refused("Cannot execute because there is an existing partition assignment. Use --additional to "
-                       "override this and create a new partition assignment in addition to the existing one.")
+        raise _Refused(
+            "Cannot execute because there is an existing partition assignment. Use --additional to "
+            "override this and create a new partition assignment in addition to the existing one."
+        )
     print("Current partition replica assignment")
     print()
     print(format_assignment({tp: current[tp] for tp in target}))
     print()
     print("Save this to use as the --reassignment-json-file option during rollback")
-    results = await admin.alter_partition_reassignments({TopicPartition(t, p): r for (t, p), r in target.items()})
+    results = await admin.alter_partition_reassignments(
+        {TopicPartition(t, p): r for (t, p), r in target.items()}
+    )
     failed = {tp: e for tp, e in results.items() if e is not None}
     if failed:
         for tp, e in sorted(failed.items()):
-            print(f"{PROG}: error: partition {tp.topic}-{tp.partition}: {e.message or e.code.name}", file=sys.stderr)
+            print(
+                f"{PROG}: error: partition {tp.topic}-{tp.partition}: {e.message or e.code.name}",
+                file=sys.stderr,
+            )
         return 1
     print(f"Successfully started partition reassignments for {_names(target)}")
     return 0
@@ -138,16 +151,26 @@ async def _execute(admin: Any, target: dict[tuple[str, int], list[int]], additio
 async def _cancel(admin: Any, target: dict[tuple[str, int], list[int]]) -> int:
     results = await admin.alter_partition_reassignments({TopicPartition(t, p): None for t, p in target})
     done = sorted((tp.topic, tp.partition) for tp, e in results.items() if e is None)
-    not_moving = sorted((tp.topic, tp.partition) for tp, e in results.items()
-                        if e is not None and e.code.name == "NO_REASSIGNMENT_IN_PROGRESS")
-    failed = {tp: e for tp, e in results.items() if e is not None and (tp.topic, tp.partition) not in not_moving}
+    not_moving = sorted(
+        (tp.topic, tp.partition)
+        for tp, e in results.items()
+        if e is not None and e.code.name == "NO_REASSIGNMENT_IN_PROGRESS"
+    )
+    failed = {
+        tp: e for tp, e in results.items() if e is not None and (tp.topic, tp.partition) not in not_moving
+    }
     if done:
         print(f"Successfully cancelled partition reassignments for: {_names(done)}")
     if not_moving:
-        print(f"None of the specified partition reassignments are active: {_names(not_moving)}"
-              if not done else f"No active reassignment of: {_names(not_moving)}")
+        print(
+            f"None of the specified partition reassignments are active: {_names(not_moving)}"
+            if not done
+            else f"No active reassignment of: {_names(not_moving)}"
+        )
     for tp, e in sorted(failed.items()):
-        print(f"{PROG}: error: partition {tp.topic}-{tp.partition}: {e.message or e.code.name}", file=sys.stderr)
+        print(
+            f"{PROG}: error: partition {tp.topic}-{tp.partition}: {e.message or e.code.name}", file=sys.stderr
+        )
     return 1 if failed else 0
 
 
@@ -158,8 +181,11 @@ async def _list(admin: Any) -> int:
         return 0
     print("Current partition reassignments:")
     for tp, r in sorted(ongoing.items()):
-        print(f"{tp.topic}-{tp.partition}: replicas: {','.join(map(str, r.replicas))}. "
-              f"adding: {','.join(map(str, r.adding_replicas))}. removing: {','.join(map(str, r.removing_replicas))}.")
+        print(
+            f"{tp.topic}-{tp.partition}: replicas: {','.join(map(str, r.replicas))}. "
+            f"adding: {','.join(map(str, r.adding_replicas))}. "
+            f"removing: {','.join(map(str, r.removing_replicas))}."
+        )
     return 0
 
 
@@ -175,6 +201,8 @@ async def _verify(admin: Any, target: dict[tuple[str, int], list[int]]) -> int:
             print(f"Reassignment of partition {topic}-{p} is complete.")
         else:
             failed = True
-            print(f"There is no active reassignment of partition {topic}-{p}, but replica set is "
-                  f"{current.get((topic, p), [])} rather than {replicas}.")
+            print(
+                f"There is no active reassignment of partition {topic}-{p}, but replica set is "
+                f"{current.get((topic, p), [])} rather than {replicas}."
+            )
     return 1 if failed else 0

@@ -42,11 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     mode.add_argument("--generate", action="store_true", help="propose an assignment (changes nothing)")
     mode.add_argument("--execute", action="store_true", help="start the reassignment in F")
     mode.add_argument("--verify", action="store_true", help="report the state of the reassignment in F")
-    mode.add_argument("--cancel", action="store_true", help="--bootstrap-server: cancel the reassignments in F")
+    mode.add_argument("--cancel", action="store_true",
+                      help="--bootstrap-server: cancel the reassignments in F")
     mode.add_argument("--list", action="store_true", help="--bootstrap-server: list reassignments in flight")
     p.add_argument("--additional", action="store_true",
                    help="--bootstrap-server --execute: start even though other reassignments are in flight")
-    p.add_argument("--timeout", type=float, default=30.0, help="--bootstrap-server: request timeout, s (default 30)")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="--bootstrap-server: request timeout in seconds (default 30)")
     p.add_argument("--topics-to-move-json-file", metavar="F", help="--generate: topics to move")
     p.add_argument("--broker-list", metavar="1,2,3", help="--generate: brokers to place the topics on")
     p.add_argument("--placement", choices=("modulo", "kafka"), default="modulo",

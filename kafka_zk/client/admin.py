@@ -49,14 +49,21 @@ from kafka_zk.protocol.messages import (
     ListPartitionReassignmentsRequest,
     OffsetFetchRequest,
 )
-from kafka_zk.protocol.messages.configs import OP_APPEND, OP_DELETE, OP_SET, OP_SUBTRACT, RESOURCE_BROKER, RESOURCE_TOPIC
+from kafka_zk.protocol.messages.configs import (
+    OP_APPEND,
+    OP_DELETE,
+    OP_SET,
+    OP_SUBTRACT,
+    RESOURCE_BROKER,
+    RESOURCE_TOPIC,
+)
 
 log = get_logger(__name__)
 
 __all__ = [
     "AdminClient", "NewTopic", "ConfigEntry", "GroupListing", "GroupDescription", "GroupMember",
-    "RESOURCE_TOPIC", "RESOURCE_BROKER", "CONFIG_SOURCE_TOPIC", "OP_SET", "OP_DELETE", "OP_APPEND", "OP_SUBTRACT",
-    "PartitionReassignment",
+    "RESOURCE_TOPIC", "RESOURCE_BROKER", "CONFIG_SOURCE_TOPIC",
+    "OP_SET", "OP_DELETE", "OP_APPEND", "OP_SUBTRACT", "PartitionReassignment",
 ]
 
 #: DescribeConfigs ``config_source`` of a topic override (``DYNAMIC_TOPIC_CONFIG``).
@@ -296,7 +303,9 @@ class AdminClient:
         return out
 
     async def incremental_alter_configs(
-        self, changes: Mapping[tuple[int, str], Sequence[tuple[str, int, str | None]]], validate_only: bool = False
+        self,
+        changes: Mapping[tuple[int, str], Sequence[tuple[str, int, str | None]]],
+        validate_only: bool = False,
     ) -> dict[tuple[int, str], KafkaError | None]:
         """Change single keys (KIP-339): ``changes[(type, name)] = [(key, OP_SET | OP_DELETE | OP_APPEND |
         OP_SUBTRACT, value), ...]``; keys not named keep their values."""
@@ -318,7 +327,8 @@ class AdminClient:
     async def elect_leaders(self, partitions: Iterable[TopicPartition] | None = None,
                             election_type: str = "preferred", timeout_ms: int = 30000) -> PartitionResults:
         """ElectLeaders at the controller: ``"preferred"`` or ``"unclean"``; None = every partition.
-        Per partition None (elected) or a KafkaError (ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE...)."""
+        Per partition None (elected) or a KafkaError (ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
+        ...)."""
         if election_type not in ("preferred", "unclean"):
             raise ValueError(f"unknown election type {election_type!r}: expected preferred or unclean")
         topics = None
@@ -326,15 +336,18 @@ class AdminClient:
             by_topic: dict[str, list[int]] = {}
             for tp in partitions:
                 by_topic.setdefault(tp[0], []).append(tp[1])
-            topics = [ElectLeadersRequest.TopicPartitions(topic=t, partitions=ps) for t, ps in by_topic.items()]
-        req = ElectLeadersRequest(election_type=0 if election_type == "preferred" else 1, topic_partitions=topics,
-                                  timeout_ms=timeout_ms)
+            topics = [ElectLeadersRequest.TopicPartitions(topic=t, partitions=ps)
+                      for t, ps in by_topic.items()]
+        req = ElectLeadersRequest(election_type=0 if election_type == "preferred" else 1,
+                                  topic_partitions=topics, timeout_ms=timeout_ms)
         resp = await self._to_controller(ApiKey.ELECT_LEADERS, req, lambda r: [r.error_code])
         if resp.error_code != ErrorCode.NONE:
             raise to_error(resp.error_code, f"elect leaders: {error_name(resp.error_code)}")
-        return {TopicPartition(t.topic, p.partition_id): _result(p.error_code, p.error_message,
-                                                                 f"elect leader of {t.topic}-{p.partition_id}")
-                for t in resp.replica_election_results for p in t.partition_result}
+        return {
+            TopicPartition(t.topic, p.partition_id):
+                _result(p.error_code, p.error_message, f"elect leader of {t.topic}-{p.partition_id}")
+            for t in resp.replica_election_results for p in t.partition_result
+        }
 
     async def alter_partition_reassignments(
         self, targets: Mapping[TopicPartition, Sequence[int] | None], timeout_ms: int = 30000
@@ -346,13 +359,17 @@ class AdminClient:
         for tp, replicas in sorted(targets.items()):
             by_topic.setdefault(tp[0], []).append(R.ReassignablePartition(
                 partition_index=tp[1], replicas=None if replicas is None else list(replicas)))
-        req = R(timeout_ms=timeout_ms, topics=[R.ReassignableTopic(name=t, partitions=ps) for t, ps in by_topic.items()])
+        req = R(timeout_ms=timeout_ms,
+                topics=[R.ReassignableTopic(name=t, partitions=ps) for t, ps in by_topic.items()])
         resp = await self._to_controller(ApiKey.ALTER_PARTITION_REASSIGNMENTS, req, lambda r: [r.error_code])
         if resp.error_code != ErrorCode.NONE:
-            raise to_error(resp.error_code, resp.error_message or f"alter reassignments: {error_name(resp.error_code)}")
-        return {TopicPartition(t.name, p.partition_index): _result(p.error_code, p.error_message,
-                                                                   f"reassign {t.name}-{p.partition_index}")
-                for t in resp.responses for p in t.partitions}
+            raise to_error(resp.error_code,
+                           resp.error_message or f"alter reassignments: {error_name(resp.error_code)}")
+        return {
+            TopicPartition(t.name, p.partition_index):
+                _result(p.error_code, p.error_message, f"reassign {t.name}-{p.partition_index}")
+            for t in resp.responses for p in t.partitions
+        }
 
     async def list_partition_reassignments(
         self, partitions: Iterable[TopicPartition] | None = None, timeout_ms: int = 30000
@@ -363,12 +380,13 @@ class AdminClient:
             by_topic: dict[str, list[int]] = {}
             for tp in partitions:
                 by_topic.setdefault(tp[0], []).append(tp[1])
-            topics = [ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics(name=t, partition_indexes=ps)
-                      for t, ps in by_topic.items()]
+            T = ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics
+            topics = [T(name=t, partition_indexes=ps) for t, ps in by_topic.items()]
         req = ListPartitionReassignmentsRequest(timeout_ms=timeout_ms, topics=topics)
         resp = await self._to_controller(ApiKey.LIST_PARTITION_REASSIGNMENTS, req, lambda r: [r.error_code])
         if resp.error_code != ErrorCode.NONE:
-            raise to_error(resp.error_code, resp.error_message or f"list reassignments: {error_name(resp.error_code)}")
+            raise to_error(resp.error_code,
+                           resp.error_message or f"list reassignments: {error_name(resp.error_code)}")
         return {TopicPartition(t.name, p.partition_index): PartitionReassignment(
                     tuple(p.replicas), tuple(p.adding_replicas), tuple(p.removing_replicas))
                 for t in resp.topics for p in t.partitions}

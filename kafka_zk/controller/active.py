@@ -187,8 +187,9 @@ class ActiveController:
         # 3. stale notifications
         await zk.delete_log_dir_event_notifications(ctx.epoch_zk_version)
         await zk.delete_isr_change_notifications(None, ctx.epoch_zk_version)
-        # 4. context
+        # 4. context; topics without a topic id get one (Kafka 2.8, inter-broker protocol 2.8)
         await self._initialize_context()
+        await zk.assign_missing_topic_ids(sorted(ctx.all_topics), ctx.epoch_zk_version)
         # 5. deletion manager
         queued = await zk.get_topic_deletions()
         ineligible = {
@@ -381,6 +382,7 @@ class ActiveController:
                 ctx.set_assignment(tp, a)
                 added.append(tp)
         log.info("new topics", topics=sorted(new), partitions=len(added))
+        await self.zk.assign_missing_topic_ids(sorted(new), ctx.epoch_zk_version)
         if added:
             await self.on_new_partition_creation(added)
         for t in sorted(new):

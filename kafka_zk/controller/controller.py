@@ -172,7 +172,9 @@ class KafkaController:
         result: ElectionResults = await reply
         return result
 
-    async def list_partition_reassignments(self, partitions: Iterable[TopicPartition] | None) -> OngoingReassignments:
+    async def list_partition_reassignments(
+        self, partitions: Iterable[TopicPartition] | None
+    ) -> OngoingReassignments:
         """ListPartitionReassignments: the moving partitions among ``partitions`` (None = all of them).
         Raises :class:`NotControllerError` when not active."""
         wanted = None if partitions is None else frozenset(partitions)

@@ -160,7 +160,8 @@ class ReassignmentManager:
             elif current.is_being_reassigned:
                 start[tp] = ReplicaAssignment.for_reassignment(current, current.origin_replicas)
             else:
-                out[tp] = (ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "no reassignment of this partition is in progress")
+                out[tp] = (ErrorCode.NO_REASSIGNMENT_IN_PROGRESS,
+                           "no reassignment of this partition is in progress")
         await self._remove_from_zk_reassignment(lambda tp, _r: tp in start)
         for tp, reassignment in start.items():
             if self._deletion.is_topic_queued_up_for_deletion(tp.topic):
@@ -175,7 +176,8 @@ class ReassignmentManager:
     def list_reassignments(
         self, partitions: Iterable[TopicPartition] | None
     ) -> dict[TopicPartition, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
-        """The partitions (among ``partitions``; None = all) being reassigned: ``(replicas, adding, removing)``."""
+        """The partitions (among ``partitions``; None = all) being reassigned:
+        ``(replicas, adding, removing)``."""
         ctx = self._ctx
         wanted = ctx.partitions_being_reassigned if partitions is None else set(partitions)
         out = {}

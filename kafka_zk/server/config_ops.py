@@ -13,12 +13,11 @@ announced exactly like AlterConfigs.  Errors follow ``ZkAdminManager.incremental
 
 from __future__ import annotations
 
-import base64
-import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from kafka_zk.common.errors import ErrorCode, KafkaError
+from kafka_zk.common.topic_ids import new_topic_id, topic_id_to_uuid, uuid_to_topic_id
 from kafka_zk.log.config import BROKER_SYNONYMS, LOG_CONFIG_DEF, LogConfig
 from kafka_zk.protocol.messages.configs import OP_APPEND, OP_DELETE, OP_SET, OP_SUBTRACT
 
@@ -27,8 +26,30 @@ SOURCE_STATIC_BROKER = 4
 SOURCE_DEFAULT = 5
 
 #: Our ConfigKey types -> Kafka's DescribeConfigsResponse.ConfigType codes.
-CONFIG_TYPE_CODES = {"bool": 1, "string": 2, "int": 3, "short": 4, "long": 5, "double": 6, "list": 7,
-                     "class": 8, "password": 9}
+CONFIG_TYPE_CODES = {
+    "bool": 1,
+    "string": 2,
+    "int": 3,
+    "short": 4,
+    "long": 5,
+    "double": 6,
+    "list": 7,
+    "class": 8,
+    "password": 9,
+}
+
+__all__ = [
+    "ConfigEntry",
+    "apply_incremental",
+    "topic_config_entries",
+    "new_topic_id",
+    "topic_id_to_uuid",
+    "uuid_to_topic_id",
+    "SOURCE_TOPIC",
+    "SOURCE_STATIC_BROKER",
+    "SOURCE_DEFAULT",
+    "CONFIG_TYPE_CODES",
+]
 
 OP_NAMES = {OP_SET: "SET", OP_DELETE: "DELETE", OP_APPEND: "APPEND", OP_SUBTRACT: "SUBTRACT"}
 
@@ -74,14 +95,26 @@ def topic_config_entries(cfg: LogConfig, keys: Iterable[str] | None = None) -> l
         if name in cfg.overrides:
             synonyms.append((name, _fmt(cfg.overrides[name]), SOURCE_TOPIC))
         if name in broker_level:
-            synonyms.append((_TOPIC_TO_BROKER.get(name, name), _fmt(broker_level[name]), SOURCE_STATIC_BROKER))
+            synonyms.append(
+                (_TOPIC_TO_BROKER.get(name, name), _fmt(broker_level[name]), SOURCE_STATIC_BROKER)
+            )
         synonyms.append((_TOPIC_TO_BROKER.get(name, name), _fmt(key.default), SOURCE_DEFAULT))
-        out.append(ConfigEntry(name, value, synonyms[0][2], tuple(synonyms),
-                               CONFIG_TYPE_CODES.get(key.type, 0), key.doc or None))
+        out.append(
+            ConfigEntry(
+                name,
+                value,
+                synonyms[0][2],
+                tuple(synonyms),
+                CONFIG_TYPE_CODES.get(key.type, 0),
+                key.doc or None,
+            )
+        )
     return out
 
 
-def apply_incremental(overrides: Mapping[str, str], ops: Iterable[tuple[str, int, str | None]]) -> dict[str, str]:
+def apply_incremental(
+    overrides: Mapping[str, str], ops: Iterable[tuple[str, int, str | None]]
+) -> dict[str, str]:
     """A topic's new overrides after ``ops`` (``(name, operation, value)``).  Pure.
 
     Raises :class:`KafkaError`: INVALID_REQUEST for duplicate keys, a null value outside DELETE, APPEND /
@@ -109,7 +142,9 @@ def apply_incremental(overrides: Mapping[str, str], ops: Iterable[tuple[str, int
             assert key is not None and value is not None
             verb = "append" if op == OP_APPEND else "subtract"
             if key.type != "list":
-                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Config value {verb} is not allowed for config key: {name}")
+                raise KafkaError(
+                    ErrorCode.INVALID_REQUEST, f"Config value {verb} is not allowed for config key: {name}"
+                )
             old = props.get(name)
             current = old.split(",") if old is not None else list(key.default)
             current = [x for x in current if x]
@@ -123,26 +158,9 @@ def apply_incremental(overrides: Mapping[str, str], ops: Iterable[tuple[str, int
                         new.remove(x)
             props[name] = ",".join(new)
         else:
-            raise KafkaError(ErrorCode.INVALID_REQUEST, f"unknown config operation {op} for key {name} "
-                                                        "(expected 0 SET, 1 DELETE, 2 APPEND or 3 SUBTRACT)")
+            raise KafkaError(
+                ErrorCode.INVALID_REQUEST,
+                f"unknown config operation {op} for key {name} "
+                "(expected 0 SET, 1 DELETE, 2 APPEND or 3 SUBTRACT)",
+            )
     return props
-
-
-def topic_id_to_uuid(topic_id: str | None) -> uuid.UUID:
-    """``/brokers/topics/<t>``'s 22-character URL-safe base64 id as a wire UUID (zero when absent)."""
-    if not topic_id:
-        return uuid.UUID(int=0)
-    return uuid.UUID(bytes=base64.urlsafe_b64decode(topic_id + "=" * (-len(topic_id) % 4)))
-
-
-def uuid_to_topic_id(value: uuid.UUID) -> str:
-    """A wire UUID in the znode's spelling (Kafka's ``Uuid.toString``)."""
-    return base64.urlsafe_b64encode(value.bytes).rstrip(b"=").decode("ascii")
-
-
-def new_topic_id() -> str:
-    """A fresh topic id (Kafka's ``Uuid.randomUuid``, never the zero or sentinel ids)."""
-    while True:
-        value = uuid.uuid4()
-        if value.int > 1:
-            return uuid_to_topic_id(value)

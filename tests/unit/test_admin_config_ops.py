@@ -25,16 +25,22 @@ from kafka_zk.server.config_ops import (
 
 def test_set_and_delete_touch_only_the_named_keys() -> None:
     current = {"retention.ms": "1000", "cleanup.policy": "compact"}
-    got = apply_incremental(current, [("retention.ms", OP_DELETE, None), ("segment.bytes", OP_SET, "1048576")])
+    got = apply_incremental(
+        current, [("retention.ms", OP_DELETE, None), ("segment.bytes", OP_SET, "1048576")]
+    )
     assert got == {"cleanup.policy": "compact", "segment.bytes": "1048576"}
     assert current == {"retention.ms": "1000", "cleanup.policy": "compact"}  # the input is not modified
 
 
 def test_append_starts_from_the_default_list_and_subtract_removes_one_occurrence() -> None:
     # cleanup.policy defaults to [delete]: appending compact gives "delete,compact", as Kafka does.
-    assert apply_incremental({}, [("cleanup.policy", OP_APPEND, "compact")]) == {"cleanup.policy": "delete,compact"}
-    got = apply_incremental({"leader.replication.throttled.replicas": "0:1,1:2,0:1"},
-                            [("leader.replication.throttled.replicas", OP_SUBTRACT, "0:1")])
+    assert apply_incremental({}, [("cleanup.policy", OP_APPEND, "compact")]) == {
+        "cleanup.policy": "delete,compact"
+    }
+    got = apply_incremental(
+        {"leader.replication.throttled.replicas": "0:1,1:2,0:1"},
+        [("leader.replication.throttled.replicas", OP_SUBTRACT, "0:1")],
+    )
     assert got == {"leader.replication.throttled.replicas": "1:2,0:1"}
     got = apply_incremental({}, [("follower.replication.throttled.replicas", OP_SUBTRACT, "0:1")])
     assert got == {"follower.replication.throttled.replicas": ""}
@@ -43,16 +49,29 @@ def test_append_starts_from_the_default_list_and_subtract_removes_one_occurrence
 @pytest.mark.parametrize(
     "ops, code, fragment",
     [
-        ([("retention.ms", OP_SET, "1"), ("retention.ms", OP_DELETE, None)], ErrorCode.INVALID_REQUEST, "duplicate"),
-        ([("retention.ms", OP_SET, None)], ErrorCode.INVALID_REQUEST, "Null value not supported for : SET:retention.ms"),
+        (
+            [("retention.ms", OP_SET, "1"), ("retention.ms", OP_DELETE, None)],
+            ErrorCode.INVALID_REQUEST,
+            "duplicate",
+        ),
+        (
+            [("retention.ms", OP_SET, None)],
+            ErrorCode.INVALID_REQUEST,
+            "Null value not supported for : SET:retention.ms",
+        ),
         ([("retention.ms", OP_APPEND, "5")], ErrorCode.INVALID_REQUEST, "append is not allowed"),
         ([("segment.bytes", OP_SUBTRACT, "5")], ErrorCode.INVALID_REQUEST, "subtract is not allowed"),
-        ([("retention.mss", OP_SET, "5")], ErrorCode.INVALID_CONFIG, "Unknown topic config name: retention.mss"),
+        (
+            [("retention.mss", OP_SET, "5")],
+            ErrorCode.INVALID_CONFIG,
+            "Unknown topic config name: retention.mss",
+        ),
         ([("retention.ms", 7, "5")], ErrorCode.INVALID_REQUEST, "unknown config operation 7"),
     ],
 )
-def test_bad_operations_get_kafkas_error(ops: list[tuple[str, int, str | None]], code: ErrorCode,
-                                         fragment: str) -> None:
+def test_bad_operations_get_kafkas_error(
+    ops: list[tuple[str, int, str | None]], code: ErrorCode, fragment: str
+) -> None:
     with pytest.raises(KafkaError) as info:
         apply_incremental({}, ops)
     assert info.value.code is code and fragment in (info.value.message or "")
@@ -64,11 +83,19 @@ def test_entries_name_their_source_and_synonyms_most_specific_first() -> None:
     by_name = {e.name: e for e in topic_config_entries(cfg)}
     rb = by_name["retention.bytes"]
     assert (rb.value, rb.source) == ("7000", SOURCE_TOPIC)
-    assert rb.synonyms == (("retention.bytes", "7000", SOURCE_TOPIC), ("log.retention.bytes", "5000", SOURCE_STATIC_BROKER),
-                           ("log.retention.bytes", "-1", SOURCE_DEFAULT))
-    assert (by_name["segment.bytes"].value, by_name["segment.bytes"].source) == ("2000000", SOURCE_STATIC_BROKER)
+    assert rb.synonyms == (
+        ("retention.bytes", "7000", SOURCE_TOPIC),
+        ("log.retention.bytes", "5000", SOURCE_STATIC_BROKER),
+        ("log.retention.bytes", "-1", SOURCE_DEFAULT),
+    )
+    assert (by_name["segment.bytes"].value, by_name["segment.bytes"].source) == (
+        "2000000",
+        SOURCE_STATIC_BROKER,
+    )
     assert by_name["preallocate"].is_default and by_name["preallocate"].config_type == 1  # BOOLEAN
-    assert by_name["cleanup.policy"].config_type == 7 and by_name["retention.ms"].config_type == 5  # LIST, LONG
+    assert (
+        by_name["cleanup.policy"].config_type == 7 and by_name["retention.ms"].config_type == 5
+    )  # LIST, LONG
     assert by_name["min.insync.replicas"].documentation
     assert [e.name for e in topic_config_entries(cfg, ["retention.bytes"])] == ["retention.bytes"]
 
@@ -85,8 +112,14 @@ def test_topic_ids_round_trip_between_the_znode_and_the_wire() -> None:
 
 def test_delete_topics_v6_names_topics_by_name_or_id_and_older_versions_by_names() -> None:
     tid = uuid.uuid4()
-    req = DeleteTopicsRequest(timeout_ms=5, topic_names=["a"], topics=[
-        DeleteTopicsRequest.DeleteTopicState(name="a"), DeleteTopicsRequest.DeleteTopicState(topic_id=tid)])
+    req = DeleteTopicsRequest(
+        timeout_ms=5,
+        topic_names=["a"],
+        topics=[
+            DeleteTopicsRequest.DeleteTopicState(name="a"),
+            DeleteTopicsRequest.DeleteTopicState(topic_id=tid),
+        ],
+    )
     v6 = decode_request(20, 6, encode_to_bytes(encode_request(20, 6, req)))
     assert [(t.name, t.topic_id) for t in v6.topics] == [("a", uuid.UUID(int=0)), (None, tid)]
     assert v6.topic_names == []

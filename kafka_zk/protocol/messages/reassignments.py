@@ -16,16 +16,17 @@ LIST_KEY = 46
 VERSIONS = (0, 0)
 FLEXIBLE = (0, None)
 
-ALTER_PARTITION_REASSIGNMENTS_REQUEST = Message("AlterPartitionReassignmentsRequest", ALTER_KEY, VERSIONS, FLEXIBLE, [
-    Field("timeout_ms", INT32, default=60000),
-    Field("topics", Array(Struct("ReassignableTopic", [
-        Field("name", STRING),
-        Field("partitions", Array(Struct("ReassignablePartition", [
-            Field("partition_index", INT32),
-            Field("replicas", Array(INT32), nullable=ALL, default=None),
+ALTER_PARTITION_REASSIGNMENTS_REQUEST = Message(
+    "AlterPartitionReassignmentsRequest", ALTER_KEY, VERSIONS, FLEXIBLE, [
+        Field("timeout_ms", INT32, default=60000),
+        Field("topics", Array(Struct("ReassignableTopic", [
+            Field("name", STRING),
+            Field("partitions", Array(Struct("ReassignablePartition", [
+                Field("partition_index", INT32),
+                Field("replicas", Array(INT32), nullable=ALL, default=None),
+            ]))),
         ]))),
-    ]))),
-])
+    ])
 
 ALTER_PARTITION_REASSIGNMENTS_RESPONSE = Message(
     "AlterPartitionReassignmentsResponse", ALTER_KEY, VERSIONS, FLEXIBLE, [
@@ -42,28 +43,30 @@ ALTER_PARTITION_REASSIGNMENTS_RESPONSE = Message(
         ]))),
     ])
 
-LIST_PARTITION_REASSIGNMENTS_REQUEST = Message("ListPartitionReassignmentsRequest", LIST_KEY, VERSIONS, FLEXIBLE, [
-    Field("timeout_ms", INT32, default=60000),
-    Field("topics", Array(Struct("ListPartitionReassignmentsTopics", [
-        Field("name", STRING),
-        Field("partition_indexes", Array(INT32)),
-    ])), nullable=ALL, default=None),
-])
+LIST_PARTITION_REASSIGNMENTS_REQUEST = Message(
+    "ListPartitionReassignmentsRequest", LIST_KEY, VERSIONS, FLEXIBLE, [
+        Field("timeout_ms", INT32, default=60000),
+        Field("topics", Array(Struct("ListPartitionReassignmentsTopics", [
+            Field("name", STRING),
+            Field("partition_indexes", Array(INT32)),
+        ])), nullable=ALL, default=None),
+    ])
 
-LIST_PARTITION_REASSIGNMENTS_RESPONSE = Message("ListPartitionReassignmentsResponse", LIST_KEY, VERSIONS, FLEXIBLE, [
-    Field("throttle_time_ms", INT32),
-    Field("error_code", INT16),
-    Field("error_message", STRING, nullable=ALL),
-    Field("topics", Array(Struct("OngoingTopicReassignment", [
-        Field("name", STRING),
-        Field("partitions", Array(Struct("OngoingPartitionReassignment", [
-            Field("partition_index", INT32),
-            Field("replicas", Array(INT32)),
-            Field("adding_replicas", Array(INT32)),
-            Field("removing_replicas", Array(INT32)),
+LIST_PARTITION_REASSIGNMENTS_RESPONSE = Message(
+    "ListPartitionReassignmentsResponse", LIST_KEY, VERSIONS, FLEXIBLE, [
+        Field("throttle_time_ms", INT32),
+        Field("error_code", INT16),
+        Field("error_message", STRING, nullable=ALL),
+        Field("topics", Array(Struct("OngoingTopicReassignment", [
+            Field("name", STRING),
+            Field("partitions", Array(Struct("OngoingPartitionReassignment", [
+                Field("partition_index", INT32),
+                Field("replicas", Array(INT32)),
+                Field("adding_replicas", Array(INT32)),
+                Field("removing_replicas", Array(INT32)),
+            ]))),
         ]))),
-    ]))),
-])
+    ])
 
 AlterPartitionReassignmentsRequest = ALTER_PARTITION_REASSIGNMENTS_REQUEST.cls
 AlterPartitionReassignmentsResponse = ALTER_PARTITION_REASSIGNMENTS_RESPONSE.cls

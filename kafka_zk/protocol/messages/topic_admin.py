@@ -18,7 +18,19 @@ topic id) instead of ``topic_names``.
 
 from __future__ import annotations
 
-from kafka_zk.protocol.schema import ALL, BOOL, INT8, INT16, INT32, STRING, UUID, Array, Field, Message, Struct
+from kafka_zk.protocol.schema import (
+    ALL,
+    BOOL,
+    INT8,
+    INT16,
+    INT32,
+    STRING,
+    UUID,
+    Array,
+    Field,
+    Message,
+    Struct,
+)
 
 CREATE_TOPICS_KEY = 19
 DELETE_TOPICS_KEY = 20

@@ -27,17 +27,27 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     targets: dict[TopicPartition, tuple[int, ...] | None] = {}
     for t in req.topics:
         for p in t.partitions:
-            targets[TopicPartition(t.name, p.partition_index)] = None if p.replicas is None else tuple(p.replicas)
+            targets[TopicPartition(t.name, p.partition_index)] = (
+                None if p.replicas is None else tuple(p.replicas)
+            )
     try:
         if not broker.is_controller:
             raise NotControllerError("this broker is not the controller")
         results = await broker.controller.alter_partition_reassignments(targets)
     except NotControllerError as e:
-        return R(throttle_time_ms=0, error_code=int(ErrorCode.NOT_CONTROLLER), error_message=str(e), responses=[])
+        return R(
+            throttle_time_ms=0, error_code=int(ErrorCode.NOT_CONTROLLER), error_message=str(e), responses=[]
+        )
     by_topic: dict[str, list[Any]] = {}
     for tp, (code, message) in sorted(results.items()):
         by_topic.setdefault(tp.topic, []).append(
-            R.ReassignablePartitionResponse(partition_index=tp.partition, error_code=int(code), error_message=message)
+            R.ReassignablePartitionResponse(
+                partition_index=tp.partition, error_code=int(code), error_message=message
+            )
         )
-    return R(throttle_time_ms=0, error_code=0, error_message=None,
-             responses=[R.ReassignableTopicResponse(name=t, partitions=ps) for t, ps in by_topic.items()])
+    return R(
+        throttle_time_ms=0,
+        error_code=0,
+        error_message=None,
+        responses=[R.ReassignableTopicResponse(name=t, partitions=ps) for t, ps in by_topic.items()],
+    )

@@ -31,7 +31,9 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     names = [t.name for t in req.topics]
     for t in req.topics:
         if names.count(t.name) > 1:
-            results.append(_failed(t.name, ErrorCode.INVALID_REQUEST, "Found multiple entries for this topic."))
+            results.append(
+                _failed(t.name, ErrorCode.INVALID_REQUEST, "Found multiple entries for this topic.")
+            )
             continue
         if not broker.is_controller:
             results.append(_failed(t.name, ErrorCode.NOT_CONTROLLER, "this broker is not the controller"))
@@ -66,12 +68,18 @@ async def _create(broker: Any, t: Any, validate_only: bool, version: int) -> Any
     partitions = broker.config["num.partitions"] if t.num_partitions == -1 else t.num_partitions
     rf = broker.config["default.replication.factor"] if t.replication_factor == -1 else t.replication_factor
     if assignment is None and partitions < 1:
-        raise KafkaError(ErrorCode.INVALID_PARTITIONS, f"number of partitions must be at least 1, got {partitions}")
+        raise KafkaError(
+            ErrorCode.INVALID_PARTITIONS, f"number of partitions must be at least 1, got {partitions}"
+        )
     if assignment is None and rf < 1:
-        raise KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, f"replication factor must be at least 1, got {rf}")
+        raise KafkaError(
+            ErrorCode.INVALID_REPLICATION_FACTOR, f"replication factor must be at least 1, got {rf}"
+        )
     nulls = [c.name for c in t.configs if c.value is None]
     if nulls:
-        raise KafkaError(ErrorCode.INVALID_REQUEST, f"Null value not supported for topic configs : {','.join(nulls)}")
+        raise KafkaError(
+            ErrorCode.INVALID_REQUEST, f"Null value not supported for topic configs : {','.join(nulls)}"
+        )
     configs = {c.name: c.value for c in t.configs}
     topic_id = None if validate_only else new_topic_id()
     placed = await broker.zk_call(
@@ -85,14 +93,17 @@ async def _create(broker: Any, t: Any, validate_only: bool, version: int) -> Any
         broker.live_broker_ids(),
         topic_id,
     )
-    result = R.CreatableTopicResult(name=t.name, error_code=0, error_message=None, topic_id=topic_id_to_uuid(topic_id))
+    result = R.CreatableTopicResult(
+        name=t.name, error_code=0, error_message=None, topic_id=topic_id_to_uuid(topic_id)
+    )
     if version >= 5:
         cfg = broker.default_log_config.with_overrides(configs)
         result.num_partitions = len(placed)
         result.replication_factor = len(next(iter(placed.values()))) if placed else -1
         result.configs = [
-            R.CreatableTopicConfigs(name=e.name, value=e.value, read_only=False, config_source=e.source,
-                                    is_sensitive=False)
+            R.CreatableTopicConfigs(
+                name=e.name, value=e.value, read_only=False, config_source=e.source, is_sensitive=False
+            )
             for e in topic_config_entries(cfg)
         ]
     return result

@@ -44,8 +44,14 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
         if tid != ZERO:
             name = names_by_id.get(tid)
             if name is None:
-                results.append(R.DeletableTopicResult(name=None, topic_id=tid, error_code=int(ErrorCode.UNKNOWN_TOPIC_ID),
-                                                      error_message=f"no topic has id {tid}"))
+                results.append(
+                    R.DeletableTopicResult(
+                        name=None,
+                        topic_id=tid,
+                        error_code=int(ErrorCode.UNKNOWN_TOPIC_ID),
+                        error_message=f"no topic has id {tid}",
+                    )
+                )
                 continue
         code, message = ErrorCode.NONE, None
         try:
@@ -53,7 +59,9 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
             marked.append(name)
         except KafkaError as e:
             code, message = e.code, e.message
-        results.append(R.DeletableTopicResult(name=name, topic_id=tid, error_code=int(code), error_message=message))
+        results.append(
+            R.DeletableTopicResult(name=name, topic_id=tid, error_code=int(code), error_message=message)
+        )
     if marked:
         remaining = await broker.wait_for_topics_gone(marked, req.timeout_ms)
         for r in results:
@@ -72,6 +80,10 @@ async def _names_by_id(broker: Any) -> dict[uuid.UUID, str]:
 
 
 def _all(wanted: list[tuple[str | None, uuid.UUID]], code: ErrorCode, message: str) -> Any:
-    return R(throttle_time_ms=0, responses=[
-        R.DeletableTopicResult(name=n, topic_id=tid, error_code=int(code), error_message=message) for n, tid in wanted
-    ])
+    return R(
+        throttle_time_ms=0,
+        responses=[
+            R.DeletableTopicResult(name=n, topic_id=tid, error_code=int(code), error_message=message)
+            for n, tid in wanted
+        ],
+    )

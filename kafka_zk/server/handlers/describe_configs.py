@@ -35,7 +35,13 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
         keys = set(res.configuration_keys) if res.configuration_keys is not None else None
         if res.resource_type == RESOURCE_TOPIC:
             if not broker.metadata_cache.contains_topic(res.resource_name):
-                results.append(_error(res, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic '{res.resource_name}' does not exist"))
+                results.append(
+                    _error(
+                        res,
+                        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                        f"topic '{res.resource_name}' does not exist",
+                    )
+                )
                 continue
             # Read ZooKeeper every time, as Kafka does: a describe right after AlterConfigs must see the write,
             # even before this broker processed the change notification.
@@ -43,14 +49,34 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
             entries = [_entry(e, False, synonyms, docs) for e in topic_config_entries(cfg, keys)]
         elif res.resource_type == RESOURCE_BROKER:
             if res.resource_name not in ("", str(broker.broker_id)):
-                results.append(_error(res, ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {broker.broker_id} or empty string, but received {res.resource_name}"))
+                results.append(
+                    _error(
+                        res,
+                        ErrorCode.INVALID_REQUEST,
+                        f"Unexpected broker id, expected {broker.broker_id} or empty string, "
+                        f"but received {res.resource_name}",
+                    )
+                )
                 continue
             entries = [_entry(e, True, synonyms, docs) for e in _broker_entries(broker, keys)]
         else:
-            results.append(_error(res, ErrorCode.INVALID_REQUEST, f"unsupported resource type {res.resource_type} (expected 2 topic or 4 broker)"))
+            results.append(
+                _error(
+                    res,
+                    ErrorCode.INVALID_REQUEST,
+                    f"unsupported resource type {res.resource_type} (expected 2 topic or 4 broker)",
+                )
+            )
             continue
-        results.append(R.DescribeConfigsResult(error_code=0, error_message=None, resource_type=res.resource_type,
-                                               resource_name=res.resource_name, configs=entries))
+        results.append(
+            R.DescribeConfigsResult(
+                error_code=0,
+                error_message=None,
+                resource_type=res.resource_type,
+                resource_name=res.resource_name,
+                configs=entries,
+            )
+        )
     return R(throttle_time_ms=0, results=results)
 
 
@@ -65,8 +91,16 @@ def _broker_entries(broker: Any, keys: set[str] | None) -> list[ConfigEntry]:
         key = defs.keys.get(name)
         shown = None if value is None else _fmt(value)
         syn = ((name, shown, source),) if explicit else ((name, _fmt(key.default) if key else shown, source),)
-        out.append(ConfigEntry(name, shown, source, syn, CONFIG_TYPE_CODES.get(key.type, 0) if key else 0,
-                               (key.doc or None) if key else None))
+        out.append(
+            ConfigEntry(
+                name,
+                shown,
+                source,
+                syn,
+                CONFIG_TYPE_CODES.get(key.type, 0) if key else 0,
+                (key.doc or None) if key else None,
+            )
+        )
     return out
 
 
@@ -78,7 +112,9 @@ def _entry(e: ConfigEntry, read_only: bool, synonyms: bool, docs: bool) -> Any:
         is_default=e.is_default,
         config_source=e.source,
         is_sensitive=False,
-        synonyms=[R.DescribeConfigsSynonym(name=n, value=v, source=s) for n, v, s in e.synonyms] if synonyms else [],
+        synonyms=[R.DescribeConfigsSynonym(name=n, value=v, source=s) for n, v, s in e.synonyms]
+        if synonyms
+        else [],
         config_type=e.config_type,
         documentation=e.documentation if docs else None,
     )
@@ -94,5 +130,9 @@ def _fmt(value: Any) -> str:
 
 def _error(res: Any, code: ErrorCode, message: str) -> Any:
     return R.DescribeConfigsResult(
-        error_code=int(code), error_message=message, resource_type=res.resource_type, resource_name=res.resource_name, configs=[]
+        error_code=int(code),
+        error_message=message,
+        resource_type=res.resource_type,
+        resource_name=res.resource_name,
+        configs=[],
     )

@@ -13,7 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from kafka_zk.common.errors import ErrorCode, KafkaError
-from kafka_zk.protocol.messages.configs import RESOURCE_BROKER, RESOURCE_TOPIC, IncrementalAlterConfigsResponse
+from kafka_zk.protocol.messages.configs import (
+    RESOURCE_BROKER,
+    RESOURCE_TOPIC,
+    IncrementalAlterConfigsResponse,
+)
 from kafka_zk.server.config_ops import apply_incremental
 
 API_KEY = 44
@@ -32,12 +36,21 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
             elif res.resource_type == RESOURCE_BROKER:
                 _alter_broker(broker, res)
             else:
-                raise KafkaError(ErrorCode.INVALID_REQUEST, "IncrementalAlterConfigs is only supported for topics "
-                                 f"(2) and brokers (4), but resource type is {res.resource_type}")
+                raise KafkaError(
+                    ErrorCode.INVALID_REQUEST,
+                    "IncrementalAlterConfigs is only supported for topics "
+                    f"(2) and brokers (4), but resource type is {res.resource_type}",
+                )
         except KafkaError as e:
             code, message = e.code, e.message
-        out.append(R.AlterConfigsResourceResponse(error_code=int(code), error_message=message,
-                                                  resource_type=res.resource_type, resource_name=res.resource_name))
+        out.append(
+            R.AlterConfigsResourceResponse(
+                error_code=int(code),
+                error_message=message,
+                resource_type=res.resource_type,
+                resource_name=res.resource_name,
+            )
+        )
     return R(throttle_time_ms=0, responses=out)
 
 
@@ -52,15 +65,23 @@ async def _alter_topic(broker: Any, res: Any, validate_only: bool) -> None:
         await broker.zk_call(broker.topic_admin.alter_topic_config, name, new, validate_only)
     except KafkaError as e:
         if e.code is ErrorCode.INVALID_CONFIG:  # a bad value: Kafka wraps the ConfigException
-            raise KafkaError(ErrorCode.INVALID_REQUEST, f"Invalid config value for resource topic '{name}': {e.message}")
+            raise KafkaError(
+                ErrorCode.INVALID_REQUEST, f"Invalid config value for resource topic '{name}': {e.message}"
+            )
         raise
 
 
 def _alter_broker(broker: Any, res: Any) -> None:
     if res.resource_name not in ("", str(broker.broker_id)):
-        raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {broker.broker_id} or empty "
-                         f"string, but received {res.resource_name}")
+        raise KafkaError(
+            ErrorCode.INVALID_REQUEST,
+            f"Unexpected broker id, expected {broker.broker_id} or empty "
+            f"string, but received {res.resource_name}",
+        )
     keys = sorted({c.name for c in res.configs})
     if keys:
-        raise KafkaError(ErrorCode.INVALID_REQUEST, f"Cannot update these configs dynamically: {', '.join(keys)} "
-                         "(this broker's configuration is static; change server.properties and restart)")
+        raise KafkaError(
+            ErrorCode.INVALID_REQUEST,
+            f"Cannot update these configs dynamically: {', '.join(keys)} "
+            "(this broker's configuration is static; change server.properties and restart)",
+        )

@@ -28,11 +28,22 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
             raise NotControllerError("this broker is not the controller")
         ongoing = await broker.controller.list_partition_reassignments(wanted)
     except NotControllerError as e:
-        return R(throttle_time_ms=0, error_code=int(ErrorCode.NOT_CONTROLLER), error_message=str(e), topics=[])
+        return R(
+            throttle_time_ms=0, error_code=int(ErrorCode.NOT_CONTROLLER), error_message=str(e), topics=[]
+        )
     by_topic: dict[str, list[Any]] = {}
     for tp, (replicas, adding, removing) in sorted(ongoing.items()):
-        by_topic.setdefault(tp.topic, []).append(R.OngoingPartitionReassignment(
-            partition_index=tp.partition, replicas=list(replicas), adding_replicas=list(adding),
-            removing_replicas=list(removing)))
-    return R(throttle_time_ms=0, error_code=0, error_message=None,
-             topics=[R.OngoingTopicReassignment(name=t, partitions=ps) for t, ps in by_topic.items()])
+        by_topic.setdefault(tp.topic, []).append(
+            R.OngoingPartitionReassignment(
+                partition_index=tp.partition,
+                replicas=list(replicas),
+                adding_replicas=list(adding),
+                removing_replicas=list(removing),
+            )
+        )
+    return R(
+        throttle_time_ms=0,
+        error_code=0,
+        error_message=None,
+        topics=[R.OngoingTopicReassignment(name=t, partitions=ps) for t, ps in by_topic.items()],
+    )
