@@ -36,7 +36,8 @@ async def controller_and_brokers(
 
         def ready() -> bool:
             ctl = node.controller
-            return ctl is not None and ctl.is_active and set(ctl.context.live_brokers) == set(IDS)  # type: ignore[union-attr]
+            ctx = ctl.context if ctl is not None and ctl.is_active else None
+            return ctx is not None and set(ctx.live_brokers) == set(IDS)
 
         await async_wait_until(ready, message="controller did not see every broker")
         yield node, {0: node.broker, **{b.broker_id: b for b in others}}
@@ -78,9 +79,9 @@ async def test_api_request_wins_over_the_znode_and_cancel_stops_the_adding_repli
             r1: ((2, 0, 1), (2,), (1,))
         }
 
-        # Cancelling r-1 through the API: the latest request wins, so r-1 leaves the znode; its replicas go back
-        # to the original set and broker 2 stops and deletes its copy.  The original *order* is not kept, as in
-        # Kafka: the origin replicas are the full list [2, 0, 1] minus the adding [2] (ReplicaAssignment).
+        # Cancelling r-1 through the API: the latest request wins, so r-1 leaves the znode; its replicas go
+        # back to the original set and broker 2 stops and deletes its copy.  The original *order* is not kept,
+        # as in Kafka: the origin replicas are the full list [2, 0, 1] minus the adding [2].
         assert await ctl.alter_partition_reassignments({r1: None}) == {r1: (ErrorCode.NONE, None)}
         assert zk.get_partition_reassignment() == {r0: (1, 2)}
         topic, _ = zk.get_topic_assignment("r")
