@@ -164,3 +164,17 @@ def apply_incremental(
                 "(expected 0 SET, 1 DELETE, 2 APPEND or 3 SUBTRACT)",
             )
     return props
+
+
+def alter_error(error: KafkaError, topic: str, props: Mapping[str, str]) -> KafkaError:
+    """Kafka's code for a failed topic config change: an unknown key stays INVALID_CONFIG ("Unknown topic
+    config name"); a bad value becomes INVALID_REQUEST, as ``ZkAdminManager`` wraps a ``ConfigException``.
+    Other errors (UNKNOWN_TOPIC_OR_PARTITION ...) pass through."""
+    if error.code is not ErrorCode.INVALID_CONFIG:
+        return error
+    unknown = sorted(n for n in props if n not in LOG_CONFIG_DEF.keys)
+    if unknown:
+        return KafkaError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {','.join(unknown)}")
+    return KafkaError(
+        ErrorCode.INVALID_REQUEST, f"Invalid config value for resource topic '{topic}': {error.message}"
+    )

@@ -103,7 +103,15 @@ def test_confluent_admin_client_end_to_end(shared_cluster: Any, zk: Any) -> None
     assert _overrides(zk, t) == {"retention.ms": "3600000", "cleanup.policy": "compact"}
 
     res = ConfigResource(ResourceType.TOPIC, t)
-    described = admin.describe_configs([res])[res].result(30)
+
+    def describe() -> Any:  # UNKNOWN_TOPIC_OR_PARTITION until UpdateMetadata reached the broker asked
+        try:
+            return admin.describe_configs([res])[res].result(30)
+        except KafkaException as e:
+            assert e.args[0].code() == 3, e
+            return None
+
+    described = wait_until(describe, timeout=30)
     assert described["retention.ms"].value == "3600000"
     assert described["retention.ms"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
     assert described["segment.bytes"].is_default and described["segment.bytes"].value == "1073741824"
@@ -207,11 +215,15 @@ def test_kafka_python_newest_versions_topic_ids_configs_and_delete_by_id(
         assert assignment.version == 3 and assignment.topic_id
         assert uuid.UUID(str(result["topic_id"])) == topic_id_to_uuid(assignment.topic_id)
 
-        # DescribeConfigs v4 with synonyms.
-        got = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, t)], include_synonyms=True, config_filter="all"
-        )
-        cfg = got["topic"][t]
+        # DescribeConfigs v4 with synonyms (from any broker: wait until each knows the topic, as in Kafka a
+        # broker answers UNKNOWN_TOPIC_OR_PARTITION until the controller's UpdateMetadata reached it).
+        def described() -> Any:
+            got = admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, t)], include_synonyms=True, config_filter="all"
+            )
+            return got["topic"][t]
+
+        cfg = wait_until(described, timeout=30)
         assert cfg["retention.ms"]["value"] == "60000"
         assert [s["source"] for s in cfg["retention.ms"]["synonyms"]] == [
             "DYNAMIC_TOPIC_CONFIG",
@@ -269,8 +281,9 @@ def test_kafka_python_pinned_to_an_old_broker_version(
             timeout_ms=30000,
         )
         assert [r["error_code"] for r in created["topics"]] == [0]
-        got = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t)])
-        assert got["topic"][t]["retention.ms"]["value"] == "90000"
+        resource = ConfigResource(ConfigResourceType.TOPIC, t)
+        got = wait_until(lambda: admin.describe_configs([resource])["topic"][t], timeout=30)
+        assert got["retention.ms"]["value"] == "90000"
         # Before 2.3 kafka-python falls back to AlterConfigs, filling in the other overrides itself.
         admin.alter_configs(
             [ConfigResource(ConfigResourceType.TOPIC, t, configs={"segment.ms": "100000"})],
@@ -393,6 +406,24 @@ async def _sweep(shared_cluster: Any, zk: Any) -> None:
             resp = await conn.request(ApiKey.ALTER_CONFIGS, req, version=v)
             assert resp.responses[0].error_code == 0
             assert _overrides(zk, names[v]) == {"segment.ms": str(100000 + v)}
+        # AlterConfigs errors as Kafka 2.8's: null value and bad value INVALID_REQUEST, unknown key
+        # INVALID_CONFIG; none of them changes anything.
+        bad = (("segment.ms", None, 42), ("segment.ms", "soon", 42), ("segment.mss", "1", 40))
+        for name, value, code in bad:
+            req = AlterConfigsRequest(
+                validate_only=False,
+                resources=[
+                    AlterConfigsRequest.AlterConfigsResource(
+                        resource_type=TOPIC,
+                        resource_name=names[0],
+                        configs=[AlterConfigsRequest.AlterableConfig(name=name, value=value)],
+                    )
+                ],
+            )
+            resp = await conn.request(ApiKey.ALTER_CONFIGS, req, version=1)
+            assert resp.responses[0].error_code == code, (name, value, resp)
+            assert resp.responses[0].error_message
+        assert _overrides(zk, names[0]) == {"segment.ms": "100000"}
         for v in range(2):
             R = IncrementalAlterConfigsRequest
             req = R(

@@ -18,7 +18,7 @@ from kafka_zk.protocol.messages.configs import (
     RESOURCE_TOPIC,
     IncrementalAlterConfigsResponse,
 )
-from kafka_zk.server.config_ops import apply_incremental
+from kafka_zk.server.config_ops import alter_error, apply_incremental
 
 API_KEY = 44
 VERSIONS = (0, 1)
@@ -64,11 +64,7 @@ async def _alter_topic(broker: Any, res: Any, validate_only: bool) -> None:
     try:
         await broker.zk_call(broker.topic_admin.alter_topic_config, name, new, validate_only)
     except KafkaError as e:
-        if e.code is ErrorCode.INVALID_CONFIG:  # a bad value: Kafka wraps the ConfigException
-            raise KafkaError(
-                ErrorCode.INVALID_REQUEST, f"Invalid config value for resource topic '{name}': {e.message}"
-            )
-        raise
+        raise alter_error(e, name, new) from None
 
 
 def _alter_broker(broker: Any, res: Any) -> None:
