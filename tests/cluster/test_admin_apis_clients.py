@@ -453,6 +453,12 @@ async def _sweep(shared_cluster: Any, zk: Any) -> None:
             )
             resp = await conn.request(ApiKey.CREATE_PARTITIONS, req, version=v)
             assert [(r.name, r.error_code) for r in resp.results] == [(names[v], 0)]
+        # A topic named twice: INVALID_REQUEST for each copy, and nothing changes.
+        twice = [CreatePartitionsRequest.CreatePartitionsTopic(name=names[0], count=5, assignments=None)] * 2
+        req = CreatePartitionsRequest(timeout_ms=30000, validate_only=False, topics=twice)
+        resp = await conn.request(ApiKey.CREATE_PARTITIONS, req, version=3)
+        assert [(r.name, r.error_code) for r in resp.results] == [(names[0], 42)] * 2
+        assert len(zk.get_topic_assignment(names[0])[0].partitions) == 2
         for v in range(3):
             req = ElectLeadersRequest(
                 election_type=0,
