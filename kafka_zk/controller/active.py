@@ -187,9 +187,8 @@ class ActiveController:
         # 3. stale notifications
         await zk.delete_log_dir_event_notifications(ctx.epoch_zk_version)
         await zk.delete_isr_change_notifications(None, ctx.epoch_zk_version)
-        # 4. context; topics without a topic id get one (Kafka 2.8, inter-broker protocol 2.8)
+        # 4. context
         await self._initialize_context()
-        await zk.assign_missing_topic_ids(sorted(ctx.all_topics), ctx.epoch_zk_version)
         # 5. deletion manager
         queued = await zk.get_topic_deletions()
         ineligible = {
@@ -230,6 +229,9 @@ class ActiveController:
         for broker in (await zk.get_all_brokers()).values():
             ctx.add_live_broker(broker)
         ctx.all_topics = await zk.get_all_topics()
+        # Topics without a topic id get one first (Kafka 2.8, inter-broker protocol 2.8), so what is read
+        # below has it.
+        await zk.assign_missing_topic_ids(sorted(ctx.all_topics), ctx.epoch_zk_version)
         for topic in sorted(ctx.all_topics):
             await self._watch_topic(topic)
         for topic, parts in (await zk.get_topic_assignments(ctx.all_topics)).items():
@@ -375,6 +377,7 @@ class ActiveController:
             return
         for t in sorted(new):
             await self._watch_topic(t)
+        await self.zk.assign_missing_topic_ids(sorted(new), ctx.epoch_zk_version)  # Kafka 2.8: ids first
         added: list[TopicPartition] = []
         for topic, parts in (await self.zk.get_topic_assignments(new)).items():
             for p, a in sorted(parts.items()):
@@ -382,7 +385,6 @@ class ActiveController:
                 ctx.set_assignment(tp, a)
                 added.append(tp)
         log.info("new topics", topics=sorted(new), partitions=len(added))
-        await self.zk.assign_missing_topic_ids(sorted(new), ctx.epoch_zk_version)
         if added:
             await self.on_new_partition_creation(added)
         for t in sorted(new):

@@ -168,18 +168,18 @@ class ControllerZk:
     async def assign_missing_topic_ids(self, topics: Iterable[str], epoch_zk_version: int) -> list[str]:
         """Kafka 2.8 (IBP 2.8, ``KafkaController.setTopicIds``): give each topic znode without a topic id one
         (rewritten as version 3; fenced, and conditional on its zkVersion so a concurrent CreatePartitions
-        wins — the next topic change retries). Returns the topics that got an id."""
+        wins — the next topic change retries). Returns the topics that have an id now."""
         wanted = [t for t in topics if not self._topic_ids.get(t)]
         if not wanted:
             return []
 
         def run() -> dict[str, str]:
             written: dict[str, str] = {}
-            for t in wanted:
-                got = _tolerant(self.client.get_topic_assignment, t)
-                if got is None:
-                    continue
-                ta, version = got
+            try:
+                current = dict(self.client.get_topic_assignments(wanted))
+            except ZnodeDecodeError:
+                current = {t: got for t in wanted if (got := _tolerant(self.client.get_topic_assignment, t))}
+            for t, (ta, version) in current.items():
                 if ta.topic_id:
                     written[t] = ta.topic_id
                     continue
