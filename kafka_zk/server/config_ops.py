@@ -3,7 +3,7 @@
 Reporting (DescribeConfigs, CreateTopics v5+): every topic key with its effective value and where that value
 comes from — Kafka's ``ConfigSource``: 1 the topic's own override (``/config/topics/<t>``), 4 the broker's
 static ``log.*`` setting, 5 Kafka's default.  Synonyms (DescribeConfigs v1+ on request) list the same key at
-every level that sets it, most specific first, as ``KafkaApis.createTopicConfigEntries`` does.  v3 adds the
+every level that sets it, most specific first, as Kafka 2.8's ``ConfigHelper.describeConfigs`` does.  v3 adds the
 key's type (Kafka's ``ConfigType`` numbering) and documentation.
 
 Changing (IncrementalAlterConfigs, KIP-339): SET / DELETE a key, APPEND to / SUBTRACT from a list-typed key
@@ -40,6 +40,7 @@ CONFIG_TYPE_CODES = {
 
 __all__ = [
     "ConfigEntry",
+    "alter_error",
     "apply_incremental",
     "topic_config_entries",
     "new_topic_id",
