@@ -3,8 +3,8 @@
 Reporting (DescribeConfigs, CreateTopics v5+): every topic key with its effective value and where that value
 comes from — Kafka's ``ConfigSource``: 1 the topic's own override (``/config/topics/<t>``), 4 the broker's
 static ``log.*`` setting, 5 Kafka's default.  Synonyms (DescribeConfigs v1+ on request) list the same key at
-every level that sets it, most specific first, as Kafka 2.8's ``ConfigHelper.describeConfigs`` does.  v3 adds the
-key's type (Kafka's ``ConfigType`` numbering) and documentation.
+every level that sets it, most specific first, as Kafka 2.8's ``ConfigHelper.describeConfigs`` does.  v3
+adds the key's type (Kafka's ``ConfigType`` numbering) and documentation.
 
 Changing (IncrementalAlterConfigs, KIP-339): SET / DELETE a key, APPEND to / SUBTRACT from a list-typed key
 (the current override, else the key's default list).  The result replaces the topic's overrides, written and
