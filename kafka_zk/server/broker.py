@@ -126,12 +126,6 @@ class KafkaBroker:
             cfg = self._topic_configs[topic] = await self.fresh_topic_config(topic)
         return cfg
 
-    @property
-    def default_log_config(self) -> LogConfig:
-        """The topic defaults this broker derives from its ``log.*`` settings (a new topic's base config)."""
-        assert self._default_log_config is not None
-        return self._default_log_config
-
     async def fresh_topic_config(self, topic: str) -> LogConfig:
         """The topic's config as ZooKeeper has it now (bypassing the cache the logs use)."""
         overrides = await self.zk_call(self.zk.get_entity_config, "topics", topic)  # type: ignore[union-attr]

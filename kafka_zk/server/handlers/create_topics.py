@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafka_zk.common.errors import ErrorCode, KafkaError
+from kafka_zk.log.config import LogConfig
 from kafka_zk.protocol.messages.topic_admin import CreateTopicsResponse
 from kafka_zk.server.config_ops import new_topic_id, topic_config_entries, topic_id_to_uuid
 
@@ -97,7 +98,8 @@ async def _create(broker: Any, t: Any, validate_only: bool, version: int) -> Any
         name=t.name, error_code=0, error_message=None, topic_id=topic_id_to_uuid(topic_id)
     )
     if version >= 5:
-        cfg = broker.default_log_config.with_overrides(configs)
+        # The broker's topic defaults (its log.* settings) under the new topic's overrides.
+        cfg = LogConfig.from_broker_props(broker.config.raw).with_overrides(configs)
         result.num_partitions = len(placed)
         result.replication_factor = len(next(iter(placed.values()))) if placed else -1
         result.configs = [
