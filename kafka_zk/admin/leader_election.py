@@ -7,6 +7,9 @@ then deletes the znode. Partitions come from ``--topic``/``--partition``, ``--pa
 (``{"partitions": [{"topic": "t", "partition": 0}]}``) or ``--all-topic-partitions``. ``--wait`` waits
 for the controller to finish and reports every partition's leader.
 
+``--bootstrap-server HOST:PORT`` instead is Kafka 2.4+'s mode: ElectLeaders to the controller, preferred
+or unclean (``--election-type``), answered per partition (see ``kafka_zk.admin.leader_election_bootstrap``).
+
 Exit codes: 0 started (or, with --wait, done), 1 the cluster refused (an election is already pending,
 ZooKeeper unreachable, controller did not finish in time), 2 bad arguments.
 """
@@ -25,10 +28,11 @@ PROG = "kafka-zk leader-election"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("leader-election", help="elect preferred replicas as leaders (ZooKeeper mode)",
+    p = subparsers.add_parser("leader-election", help="elect preferred (or unclean) leaders",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_zookeeper_argument(p)
-    p.add_argument("--bootstrap-server", help=argparse.SUPPRESS)
+    p.add_argument("--bootstrap-server", metavar="HOST:PORT[,...]",
+                   help="send ElectLeaders to the controller (Kafka protocol) instead of writing ZooKeeper")
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--preferred", action="store_const", const="preferred", dest="election_type",
                       help="elect the preferred (first) replica (the default)")
@@ -38,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--path-to-json-file", metavar="FILE", help='{"partitions": [{"topic": "t", "partition": 0}]}')
     p.add_argument("--all-topic-partitions", action="store_true", help="every partition of every topic")
     p.add_argument("--wait", action="store_true", help="wait for the controller and report leaders")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds --wait waits (default 30)")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds --wait (or the ElectLeaders request) waits (default 30)")
     p.set_defaults(func=_run, election_type=None)
 
 
@@ -82,12 +87,11 @@ def _run(args: argparse.Namespace) -> int:
 
     quiet_kazoo()
     try:
-        if args.bootstrap_server:
-            raise UsageError("--bootstrap-server (ElectLeaders) is not supported yet; use --zookeeper HOST:PORT")
-        require_zookeeper(args)
-        if (args.election_type or "preferred") != "preferred":
-            raise UsageError("ZooKeeper mode only runs preferred elections; unclean elections need ElectLeaders "
-                             "(--bootstrap-server), which is not supported yet")
+        if not args.bootstrap_server:
+            require_zookeeper(args)
+            if (args.election_type or "preferred") != "preferred":
+                raise UsageError("ZooKeeper mode only runs preferred elections; for unclean elections use "
+                                 "--bootstrap-server HOST:PORT (ElectLeaders)")
         how = _select(args)
         wanted: list[tuple[str, int]] | None = None
         if how == "--topic":
@@ -101,6 +105,11 @@ def _run(args: argparse.Namespace) -> int:
             except OSError as e:
                 raise UsageError(f"cannot read {args.path_to_json_file}: {e.strerror}") from None
             wanted = parse_partitions_json(text, args.path_to_json_file)
+        if args.bootstrap_server:
+            from kafka_zk.admin import leader_election_bootstrap
+
+            return leader_election_bootstrap.run(
+                args.bootstrap_server, args.election_type or "preferred", wanted, args.timeout)
         zk = KafkaZkClient(args.zookeeper, session_timeout_ms=6000, connection_timeout_ms=5000, create_chroot=False)
     except (UsageError, ValueError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)

@@ -12,6 +12,10 @@ Kafka's ``kafka-reassign-partitions.sh`` in ZooKeeper mode, with Kafka's JSON fi
   moves leadership if needed and removes the old ones.
 * ``--verify --reassignment-json-file F`` reports each partition as completed, still in progress or failed.
 
+``--bootstrap-server HOST:PORT`` instead of ``--zookeeper`` is Kafka 2.4+'s mode: the same actions through
+the controller's AlterPartitionReassignments / ListPartitionReassignments APIs, plus ``--cancel``, ``--list``
+and ``--additional`` (see ``kafka_zk.admin.reassign_bootstrap``).
+
 Exit codes: 0 done/started (``--verify``: nothing failed), 1 the cluster refused (a reassignment is
 already running, unknown topic, a failed partition, ZooKeeper unreachable), 2 bad arguments or files.
 """
@@ -32,10 +36,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("reassign-partitions", help="move partition replicas between brokers",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_zookeeper_argument(p)
+    p.add_argument("--bootstrap-server", metavar="HOST:PORT[,...]",
+                   help="talk to the controller through the Kafka protocol (KIP-455) instead of ZooKeeper")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--generate", action="store_true", help="propose an assignment (changes nothing)")
     mode.add_argument("--execute", action="store_true", help="start the reassignment in F")
     mode.add_argument("--verify", action="store_true", help="report the state of the reassignment in F")
+    mode.add_argument("--cancel", action="store_true",
+                      help="--bootstrap-server: cancel the reassignments in F")
+    mode.add_argument("--list", action="store_true", help="--bootstrap-server: list reassignments in flight")
+    p.add_argument("--additional", action="store_true",
+                   help="--bootstrap-server --execute: start even though other reassignments are in flight")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="--bootstrap-server: request timeout in seconds (default 30)")
     p.add_argument("--topics-to-move-json-file", metavar="F", help="--generate: topics to move")
     p.add_argument("--broker-list", metavar="1,2,3", help="--generate: brokers to place the topics on")
     p.add_argument("--placement", choices=("modulo", "kafka"), default="modulo",
@@ -123,17 +136,30 @@ def _run(args: argparse.Namespace) -> int:
 
     quiet_kazoo()
     try:
-        require_zookeeper(args)
-        if args.generate:
+        if not args.bootstrap_server:
+            require_zookeeper(args)
+            for flag in ("cancel", "list", "additional"):
+                if getattr(args, flag):
+                    raise UsageError(f"--{flag} needs --bootstrap-server (Kafka 2.4+'s reassignment API)")
+        topics: list[str] = []
+        brokers: list[int] = []
+        if args.list:
+            target: dict[tuple[str, int], list[int]] = {}
+        elif args.generate:
             if not args.topics_to_move_json_file or not args.broker_list:
                 raise UsageError("--generate needs --topics-to-move-json-file and --broker-list")
             topics = parse_topics_to_move(_load(args.topics_to_move_json_file), args.topics_to_move_json_file)
             brokers = parse_broker_list(args.broker_list)
-            target: dict[tuple[str, int], list[int]] = {}
+            target = {}
         else:
+            action = next(a for a in ("execute", "verify", "cancel") if getattr(args, a))
             if not args.reassignment_json_file:
-                raise UsageError(f"--{'execute' if args.execute else 'verify'} needs --reassignment-json-file")
+                raise UsageError(f"--{action} needs --reassignment-json-file")
             target = parse_reassignment(_load(args.reassignment_json_file), args.reassignment_json_file)
+        if args.bootstrap_server:
+            from kafka_zk.admin import reassign_bootstrap
+
+            return reassign_bootstrap.run(args, target, topics, brokers)
         zk = KafkaZkClient(args.zookeeper, session_timeout_ms=6000, connection_timeout_ms=5000, create_chroot=False)
     except (UsageError, ValueError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)

@@ -10,6 +10,8 @@ Where each request goes is Kafka's rule, not a choice:
   Java AdminClient's retry amounts to in practice.
 * describe/list topics come from Metadata (any broker); DescribeConfigs/AlterConfigs of a topic go to any
   broker (topic configs live in ZooKeeper), of a broker to that broker.
+* IncrementalAlterConfigs goes where AlterConfigs goes; ElectLeaders and the KIP-455 reassignment calls
+  (AlterPartitionReassignments / ListPartitionReassignments) go to the controller, like CreateTopics.
 * group calls: ListGroups goes to **every** broker (each lists the groups it coordinates); DescribeGroups and
   OffsetFetch go to the group's coordinator (FindCoordinator).
 
@@ -35,21 +37,33 @@ from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.apis import ApiKey
 from kafka_zk.protocol.messages import (
     AlterConfigsRequest,
+    AlterPartitionReassignmentsRequest,
     CreatePartitionsRequest,
     CreateTopicsRequest,
     DeleteTopicsRequest,
     DescribeConfigsRequest,
     DescribeGroupsRequest,
+    ElectLeadersRequest,
+    IncrementalAlterConfigsRequest,
     ListGroupsRequest,
+    ListPartitionReassignmentsRequest,
     OffsetFetchRequest,
 )
-from kafka_zk.protocol.messages.configs import RESOURCE_BROKER, RESOURCE_TOPIC
+from kafka_zk.protocol.messages.configs import (
+    OP_APPEND,
+    OP_DELETE,
+    OP_SET,
+    OP_SUBTRACT,
+    RESOURCE_BROKER,
+    RESOURCE_TOPIC,
+)
 
 log = get_logger(__name__)
 
 __all__ = [
     "AdminClient", "NewTopic", "ConfigEntry", "GroupListing", "GroupDescription", "GroupMember",
     "RESOURCE_TOPIC", "RESOURCE_BROKER", "CONFIG_SOURCE_TOPIC",
+    "OP_SET", "OP_DELETE", "OP_APPEND", "OP_SUBTRACT", "PartitionReassignment",
 ]
 
 #: DescribeConfigs ``config_source`` of a topic override (``DYNAMIC_TOPIC_CONFIG``).
@@ -105,7 +119,18 @@ class GroupDescription:
     coordinator: int
 
 
+@dataclass(frozen=True)
+class PartitionReassignment:
+    """A reassignment in flight (ListPartitionReassignments): the full replica set while moving, and the
+    replicas being added and removed."""
+
+    replicas: tuple[int, ...]
+    adding_replicas: tuple[int, ...]
+    removing_replicas: tuple[int, ...]
+
+
 Results = dict[str, KafkaError | None]
+PartitionResults = dict[TopicPartition, KafkaError | None]
 
 
 def _result(code: int, message: str | None, what: str) -> KafkaError | None:
@@ -186,7 +211,10 @@ class AdminClient:
 
     async def delete_topics(self, names: Iterable[str], timeout_ms: int = 30000) -> Results:
         """Delete topics (the controller marks them; the deletion completes asynchronously)."""
-        req = DeleteTopicsRequest(topic_names=list(dict.fromkeys(names)), timeout_ms=timeout_ms)
+        unique = list(dict.fromkeys(names))
+        # ``topic_names`` up to v5, ``topics`` (name or id) from v6: fill both, the version picks one.
+        req = DeleteTopicsRequest(topic_names=unique, timeout_ms=timeout_ms,
+                                  topics=[DeleteTopicsRequest.DeleteTopicState(name=n) for n in unique])
         resp = await self._to_controller(ApiKey.DELETE_TOPICS, req, lambda r: [t.error_code for t in r.responses])
         return {t.name: _result(t.error_code, None, f"delete topic '{t.name}'") for t in resp.responses}
 
@@ -273,6 +301,95 @@ class AdminClient:
             for r in resp.responses:
                 out[(r.resource_type, r.resource_name)] = _result(r.error_code, r.error_message, f"alter configs of {rname}")
         return out
+
+    async def incremental_alter_configs(
+        self,
+        changes: Mapping[tuple[int, str], Sequence[tuple[str, int, str | None]]],
+        validate_only: bool = False,
+    ) -> dict[tuple[int, str], KafkaError | None]:
+        """Change single keys (KIP-339): ``changes[(type, name)] = [(key, OP_SET | OP_DELETE | OP_APPEND |
+        OP_SUBTRACT, value), ...]``; keys not named keep their values."""
+        out: dict[tuple[int, str], KafkaError | None] = {}
+        for (rtype, rname), ops in changes.items():
+            R = IncrementalAlterConfigsRequest
+            req = R(validate_only=validate_only, resources=[R.AlterConfigsResource(
+                resource_type=rtype, resource_name=rname,
+                configs=[R.AlterableConfig(name=k, config_operation=op, value=v) for k, op, v in ops])])
+            node = int(rname) if rtype == RESOURCE_BROKER and rname else None
+            resp = await self._any_or(node, ApiKey.INCREMENTAL_ALTER_CONFIGS, req)
+            for r in resp.responses:
+                out[(r.resource_type, r.resource_name)] = _result(r.error_code, r.error_message,
+                                                                  f"incremental alter configs of {rname}")
+        return out
+
+    # ------------------------------------------------------------------------ leaders and reassignments
+
+    async def elect_leaders(self, partitions: Iterable[TopicPartition] | None = None,
+                            election_type: str = "preferred", timeout_ms: int = 30000) -> PartitionResults:
+        """ElectLeaders at the controller: ``"preferred"`` or ``"unclean"``; None = every partition.
+        Per partition None (elected) or a KafkaError (ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
+        ...)."""
+        if election_type not in ("preferred", "unclean"):
+            raise ValueError(f"unknown election type {election_type!r}: expected preferred or unclean")
+        topics = None
+        if partitions is not None:
+            by_topic: dict[str, list[int]] = {}
+            for tp in partitions:
+                by_topic.setdefault(tp[0], []).append(tp[1])
+            topics = [ElectLeadersRequest.TopicPartitions(topic=t, partitions=ps)
+                      for t, ps in by_topic.items()]
+        req = ElectLeadersRequest(election_type=0 if election_type == "preferred" else 1,
+                                  topic_partitions=topics, timeout_ms=timeout_ms)
+        resp = await self._to_controller(ApiKey.ELECT_LEADERS, req, lambda r: [r.error_code])
+        if resp.error_code != ErrorCode.NONE:
+            raise to_error(resp.error_code, f"elect leaders: {error_name(resp.error_code)}")
+        return {
+            TopicPartition(t.topic, p.partition_id):
+                _result(p.error_code, p.error_message, f"elect leader of {t.topic}-{p.partition_id}")
+            for t in resp.replica_election_results for p in t.partition_result
+        }
+
+    async def alter_partition_reassignments(
+        self, targets: Mapping[TopicPartition, Sequence[int] | None], timeout_ms: int = 30000
+    ) -> PartitionResults:
+        """Start reassignments (target replica lists) or cancel them (``None``) at the controller (KIP-455).
+        Returns once they have started; per partition None or a KafkaError."""
+        by_topic: dict[str, list[Any]] = {}
+        R = AlterPartitionReassignmentsRequest
+        for tp, replicas in sorted(targets.items()):
+            by_topic.setdefault(tp[0], []).append(R.ReassignablePartition(
+                partition_index=tp[1], replicas=None if replicas is None else list(replicas)))
+        req = R(timeout_ms=timeout_ms,
+                topics=[R.ReassignableTopic(name=t, partitions=ps) for t, ps in by_topic.items()])
+        resp = await self._to_controller(ApiKey.ALTER_PARTITION_REASSIGNMENTS, req, lambda r: [r.error_code])
+        if resp.error_code != ErrorCode.NONE:
+            raise to_error(resp.error_code,
+                           resp.error_message or f"alter reassignments: {error_name(resp.error_code)}")
+        return {
+            TopicPartition(t.name, p.partition_index):
+                _result(p.error_code, p.error_message, f"reassign {t.name}-{p.partition_index}")
+            for t in resp.responses for p in t.partitions
+        }
+
+    async def list_partition_reassignments(
+        self, partitions: Iterable[TopicPartition] | None = None, timeout_ms: int = 30000
+    ) -> dict[TopicPartition, PartitionReassignment]:
+        """The reassignments in flight (among ``partitions``; None = all), from the controller."""
+        topics = None
+        if partitions is not None:
+            by_topic: dict[str, list[int]] = {}
+            for tp in partitions:
+                by_topic.setdefault(tp[0], []).append(tp[1])
+            T = ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics
+            topics = [T(name=t, partition_indexes=ps) for t, ps in by_topic.items()]
+        req = ListPartitionReassignmentsRequest(timeout_ms=timeout_ms, topics=topics)
+        resp = await self._to_controller(ApiKey.LIST_PARTITION_REASSIGNMENTS, req, lambda r: [r.error_code])
+        if resp.error_code != ErrorCode.NONE:
+            raise to_error(resp.error_code,
+                           resp.error_message or f"list reassignments: {error_name(resp.error_code)}")
+        return {TopicPartition(t.name, p.partition_index): PartitionReassignment(
+                    tuple(p.replicas), tuple(p.adding_replicas), tuple(p.removing_replicas))
+                for t in resp.topics for p in t.partitions}
 
     async def _any_or(self, node: int | None, api_key: int, req: Any) -> Any:
         if node is not None:

@@ -229,6 +229,9 @@ class ActiveController:
         for broker in (await zk.get_all_brokers()).values():
             ctx.add_live_broker(broker)
         ctx.all_topics = await zk.get_all_topics()
+        # Topics without a topic id get one first (Kafka 2.8, inter-broker protocol 2.8), so what is read
+        # below has it.
+        await zk.assign_missing_topic_ids(sorted(ctx.all_topics), ctx.epoch_zk_version)
         for topic in sorted(ctx.all_topics):
             await self._watch_topic(topic)
         for topic, parts in (await zk.get_topic_assignments(ctx.all_topics)).items():
@@ -375,6 +378,7 @@ class ActiveController:
             return
         for t in sorted(new):
             await self._watch_topic(t)
+        await self.zk.assign_missing_topic_ids(sorted(new), ctx.epoch_zk_version)  # Kafka 2.8: ids first
         added: list[TopicPartition] = []
         for topic, parts in (await self.zk.get_topic_assignments(new)).items():
             self._remember_topic_id(topic)

@@ -21,6 +21,7 @@ closed on resignation (``/controller`` changed or deleted, session expiry, shutd
 
 Entry points for the broker: :meth:`start`, :meth:`shutdown`, :meth:`controlled_shutdown` (its control
 endpoint calls it for a ControlledShutdown request), :meth:`elect_leaders` (ElectLeaders API),
+:meth:`alter_partition_reassignments` / :meth:`list_partition_reassignments` (KIP-455 APIs),
 :meth:`notify_unclean_leader_election_enabled` (dynamic topic config), :attr:`is_active`, :attr:`epoch`,
 :attr:`active_controller_id`.
 """
@@ -49,6 +50,12 @@ from kafka_zk.zk.bridge import AsyncZk
 log = get_logger(__name__)
 
 ElectionResults = dict[TopicPartition, tuple[ErrorCode, str | None]]
+#: ``{tp: (replicas, adding_replicas, removing_replicas)}`` of partitions being reassigned.
+OngoingReassignments = dict[TopicPartition, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
+
+
+class NotControllerError(Exception):
+    """This broker's controller is not (or no longer) the active one: the API answers NOT_CONTROLLER."""
 
 #: ElectLeaders' election types (KIP-460) and the strategy each runs, as Kafka's ``processReplicaLeaderElection``:
 #: an unclean election is the offline election with unclean leaders allowed (for the admin trigger).
@@ -160,6 +167,34 @@ class KafkaController:
         result: ElectionResults = await reply
         return result
 
+    async def alter_partition_reassignments(
+        self, targets: dict[TopicPartition, tuple[int, ...] | None]
+    ) -> ElectionResults:
+        """AlterPartitionReassignments: start (target list) or cancel (``None``) reassignments.
+
+        Per partition: NONE, INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS (cancel of a partition
+        not moving), UNKNOWN_TOPIC_OR_PARTITION. Raises :class:`NotControllerError` when not active.
+        """
+        reply = self._ask(lambda fut: ev.ApiPartitionReassignment(tuple(sorted(targets.items())), fut))
+        result: ElectionResults = await reply
+        return result
+
+    async def list_partition_reassignments(
+        self, partitions: Iterable[TopicPartition] | None
+    ) -> OngoingReassignments:
+        """ListPartitionReassignments: the moving partitions among ``partitions`` (None = all of them).
+        Raises :class:`NotControllerError` when not active."""
+        wanted = None if partitions is None else frozenset(partitions)
+        result: OngoingReassignments = await self._ask(lambda fut: ev.ListPartitionReassignments(wanted, fut))
+        return result
+
+    def _ask(self, make: Callable[[asyncio.Future[Any]], ev.ControllerEvent]) -> asyncio.Future[Any]:
+        if self._task is None or self._stopping or not self.is_active:
+            raise NotControllerError("this broker is not the controller")
+        reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.enqueue(make(reply))
+        return reply
+
     def notify_unclean_leader_election_enabled(self, topic: str) -> None:
         """A topic's ``unclean.leader.election.enable`` became true: retry its leaderless partitions."""
         self.enqueue(ev.TopicUncleanLeaderElectionEnable(topic))
@@ -205,6 +240,13 @@ class KafkaController:
         elif isinstance(event, ev.ReplicaLeaderElection):
             code = ErrorCode.NOT_CONTROLLER if not self.is_active else ErrorCode.UNKNOWN_SERVER_ERROR
             reply.set_result({tp: (code, reason) for tp in event.partitions or ()})
+        elif isinstance(event, (ev.ApiPartitionReassignment, ev.ListPartitionReassignments)):
+            if not self.is_active:
+                reply.set_exception(NotControllerError(reason))
+            elif isinstance(event, ev.ApiPartitionReassignment):
+                reply.set_result({tp: (ErrorCode.UNKNOWN_SERVER_ERROR, reason) for tp, _ in event.targets})
+            else:
+                reply.set_exception(RuntimeError(reason))
 
     async def _process(self, event: ev.ControllerEvent) -> None:
         if isinstance(event, ev.Startup):
@@ -244,6 +286,14 @@ class KafkaController:
             await active.reassignment.process_zk_reassignment()
         elif isinstance(event, ev.PartitionReassignmentIsrChange):
             await active.reassignment.on_isr_change(event.tp)
+        elif isinstance(event, ev.ApiPartitionReassignment):
+            altered = await active.reassignment.process_api_reassignment(dict(event.targets))
+            if event.reply is not None and not event.reply.done():
+                event.reply.set_result(altered)
+        elif isinstance(event, ev.ListPartitionReassignments):
+            ongoing = active.reassignment.list_reassignments(event.partitions)
+            if event.reply is not None and not event.reply.done():
+                event.reply.set_result(ongoing)
         elif isinstance(event, ev.ReplicaLeaderElection):
             if event.trigger == "zk":
                 await active.on_zk_replica_election()

@@ -90,6 +90,24 @@ class ZkPartitionReassignment(ControllerEvent):
 
 
 @dataclass(frozen=True)
+class ApiPartitionReassignment(ControllerEvent):
+    """AlterPartitionReassignments (KIP-455): ``targets`` maps a partition to its target replicas, or to
+    ``None`` to cancel its reassignment. ``reply`` receives ``{tp: (ErrorCode, message | None)}``."""
+
+    targets: tuple[tuple[TopicPartition, tuple[int, ...] | None], ...]
+    reply: asyncio.Future[Any] | None = field(default=None, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class ListPartitionReassignments(ControllerEvent):
+    """ListPartitionReassignments: ``partitions=None`` means every partition being reassigned. ``reply``
+    receives ``{tp: (replicas, adding, removing)}`` for those actually moving."""
+
+    partitions: frozenset[TopicPartition] | None = None
+    reply: asyncio.Future[Any] | None = field(default=None, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
 class PartitionReassignmentIsrChange(ControllerEvent):
     """The ISR of a partition being reassigned changed: maybe its target replicas are all in sync now."""
 

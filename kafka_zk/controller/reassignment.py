@@ -18,7 +18,10 @@ TRS, and ``/brokers/topics/<t>`` records AR and RR next to it — so a new contr
    ``/admin/reassign_partitions`` (the znode is deleted when empty); UpdateMetadata to everyone; resume a
    pending deletion of the topic.
 
-Requests come from ``/admin/reassign_partitions`` (``kafka-zk reassign-partitions --execute``). A target is
+Requests come from ``/admin/reassign_partitions`` (``kafka-zk reassign-partitions --execute``) or from the
+AlterPartitionReassignments API (:meth:`ReassignmentManager.process_api_reassignment`), which can also
+*cancel*: the partition is reassigned back to its original replicas, so the adding replicas are stopped and
+deleted. The latest request wins: an API request removes its partitions from the znode. A target is
 rejected — and removed from that znode with a logged reason — when it is empty, lists a broker twice or a
 negative id, names a broker that is not live among the adding replicas, or the topic is being deleted.
 """
@@ -138,6 +141,51 @@ class ReassignmentManager:
                 continue
             await self.on_partition_reassignment(tp, ReplicaAssignment.for_reassignment(current, target))
             out[tp] = (ErrorCode.NONE, None)
+        return out
+
+    async def process_api_reassignment(
+        self, targets: Mapping[TopicPartition, Sequence[int] | None]
+    ) -> dict[TopicPartition, Result]:
+        """AlterPartitionReassignments (Kafka's ``processApiPartitionReassignment``): ``None`` cancels."""
+        ctx = self._ctx
+        out: dict[TopicPartition, Result] = {}
+        start: dict[TopicPartition, ReplicaAssignment] = {}
+        for tp, target in sorted(targets.items()):
+            current = ctx.assignment(tp) or ReplicaAssignment(())
+            if target is not None:
+                reason = validate_target(ctx, tp, target)
+                if reason is not None:
+                    out[tp] = (ErrorCode.INVALID_REPLICA_ASSIGNMENT, reason)
+                    continue
+                start[tp] = ReplicaAssignment.for_reassignment(current, target)
+            elif current.is_being_reassigned:
+                start[tp] = ReplicaAssignment.for_reassignment(current, current.origin_replicas)
+            else:
+                out[tp] = (ErrorCode.NO_REASSIGNMENT_IN_PROGRESS,
+                           "no reassignment of this partition is in progress")
+        await self._remove_from_zk_reassignment(lambda tp, _r: tp in start)
+        for tp, reassignment in start.items():
+            if self._deletion.is_topic_queued_up_for_deletion(tp.topic):
+                out[tp] = (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "the topic is being deleted")
+            elif not (ctx.assignment(tp) or ReplicaAssignment(())).replicas:
+                out[tp] = (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "the partition does not exist")
+            else:
+                await self.on_partition_reassignment(tp, reassignment)
+                out[tp] = (ErrorCode.NONE, None)
+        return dict(sorted(out.items()))
+
+    def list_reassignments(
+        self, partitions: Iterable[TopicPartition] | None
+    ) -> dict[TopicPartition, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
+        """The partitions (among ``partitions``; None = all) being reassigned:
+        ``(replicas, adding, removing)``."""
+        ctx = self._ctx
+        wanted = ctx.partitions_being_reassigned if partitions is None else set(partitions)
+        out = {}
+        for tp in sorted(wanted):
+            a = ctx.assignment(tp)
+            if a is not None and a.is_being_reassigned:
+                out[tp] = (a.replicas, a.adding, a.removing)
         return out
 
     async def maybe_resume(self, should_resume: Callable[[TopicPartition, ReplicaAssignment], bool]) -> None:

@@ -23,6 +23,7 @@ from zk_layout import TopicPartition as ZkTopicPartition
 from zk_layout.znodes import BrokerRegistration
 
 from kafka_zk.common.logging import get_logger
+from kafka_zk.common.topic_ids import new_topic_id
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.controller.context import Endpoint, LeaderAndIsr, LiveBroker, ReplicaAssignment
 from kafka_zk.controller.leader_isr_store import WriteResult, WriteStatus
@@ -167,6 +168,34 @@ class ControllerZk:
         )
         res = await self._call(self.client.set_topic_assignment, ta, -1, epoch_zk_version)
         return _write_result(res)
+
+    async def assign_missing_topic_ids(self, topics: Iterable[str], epoch_zk_version: int) -> list[str]:
+        """Kafka 2.8 (IBP 2.8, ``KafkaController.setTopicIds``): give each topic znode without a topic id one
+        (rewritten as version 3; fenced, and conditional on its zkVersion so a concurrent CreatePartitions
+        wins — the next topic change retries). Returns the topics that have an id now."""
+        wanted = [t for t in topics if not self._topic_ids.get(t)]
+        if not wanted:
+            return []
+
+        def run() -> dict[str, str]:
+            written: dict[str, str] = {}
+            try:
+                current = dict(self.client.get_topic_assignments(wanted))
+            except ZnodeDecodeError:
+                current = {t: got for t in wanted if (got := _tolerant(self.client.get_topic_assignment, t))}
+            for t, (ta, version) in current.items():
+                if ta.topic_id:
+                    written[t] = ta.topic_id
+                    continue
+                with_id = TopicAssignment(ta.topic, ta.partitions, ta.adding_replicas, ta.removing_replicas,
+                                          new_topic_id())
+                if self.client.set_topic_assignment(with_id, version, epoch_zk_version).ok:
+                    written[t] = str(with_id.topic_id)
+            return written
+
+        written = await self._call(run)
+        self._topic_ids.update(written)
+        return sorted(written)
 
     async def delete_topic(self, topic: str, epoch_zk_version: int) -> None:
         """End of topic deletion: the topic znode (with partition states), its config, its deletion marker."""

@@ -40,8 +40,11 @@ class TopicAdmin:
         assignment: Mapping[int, list[int]] | None = None,
         validate_only: bool = False,
         broker_ids: list[int] | None = None,
+        topic_id: str | None = None,
     ) -> dict[int, list[int]]:
-        """Validate and (unless ``validate_only``) write a new topic; returns its assignment."""
+        """Validate and (unless ``validate_only``) write a new topic; returns its assignment.
+
+        ``topic_id`` (22-character base64, Kafka 2.8's ``Uuid``) is written into the topic znode (v3)."""
         validate_topic_name(name)
         existing = self.zk.get_all_topics()
         if name in existing:
@@ -65,7 +68,7 @@ class TopicAdmin:
         if cfg:
             self.zk.set_or_create_entity_config("topics", name, cfg)
         try:
-            self.zk.create_topic_assignment(name, placed)
+            self.zk.create_topic_assignment(name, placed, topic_id=topic_id)
         except TopicExistsError:
             raise KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, f"topic '{name}' already exists") from None
         return placed

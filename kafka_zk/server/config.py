@@ -211,6 +211,8 @@ class BrokerConfig:
 
     def __init__(self, props: Mapping[str, Any]) -> None:
         definition = _broker_config_def()
+        #: The key definitions (types, defaults, docs) — what DescribeConfigs reports beside the values.
+        self.definition: ConfigDef = definition
         known = {k: v for k, v in props.items() if k not in ACCEPTED_IGNORED}
         self.values: dict[str, Any] = definition.parse(known)
         self.raw: dict[str, Any] = dict(props)

@@ -39,6 +39,9 @@ HANDLER_MODULES = (
     "elect_leaders",
     "describe_log_dirs",
     "describe_cluster",
+    "incremental_alter_configs",
+    "alter_partition_reassignments",
+    "list_partition_reassignments",
 )
 
 

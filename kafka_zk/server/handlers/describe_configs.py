@@ -2,7 +2,9 @@
 broker's ``log.*`` defaults over Kafka's defaults), or a broker's static configuration.
 
 v0 flags defaults with ``is_default``; v1 reports ``config_source`` (1 = topic override, 4 = static broker
-config, 5 = Kafka default) and, when asked, the synonyms in precedence order.
+config, 5 = Kafka default) and, when asked, the synonyms in precedence order; v3 the key's type and
+documentation when ``include_documentation`` is set; v4 is v3, flexible.  Reporting lives in
+:mod:`kafka_zk.server.config_ops`.
 """
 
 from __future__ import annotations
@@ -11,74 +13,111 @@ from typing import Any
 
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.protocol.messages.configs import RESOURCE_BROKER, RESOURCE_TOPIC, DescribeConfigsResponse
+from kafka_zk.server.config_ops import (
+    CONFIG_TYPE_CODES,
+    SOURCE_DEFAULT,
+    SOURCE_STATIC_BROKER,
+    ConfigEntry,
+    topic_config_entries,
+)
 
 API_KEY = 32
-VERSIONS = (0, 1)
+VERSIONS = (0, 4)
 
 R = DescribeConfigsResponse
-
-SOURCE_TOPIC = 1
-SOURCE_STATIC_BROKER = 4
-SOURCE_DEFAULT = 5
 
 
 async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     results = []
+    synonyms = ctx.api_version >= 1 and req.include_synonyms
+    docs = ctx.api_version >= 3 and req.include_documentation
     for res in req.resources:
         keys = set(res.configuration_keys) if res.configuration_keys is not None else None
         if res.resource_type == RESOURCE_TOPIC:
             if not broker.metadata_cache.contains_topic(res.resource_name):
-                results.append(_error(res, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic '{res.resource_name}' does not exist"))
+                results.append(
+                    _error(
+                        res,
+                        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                        f"topic '{res.resource_name}' does not exist",
+                    )
+                )
                 continue
             # Read ZooKeeper every time, as Kafka does: a describe right after AlterConfigs must see the write,
             # even before this broker processed the change notification.
             cfg = await broker.fresh_topic_config(res.resource_name)
-            entries = []
-            for name, value in cfg.to_props().items():
-                if keys is not None and name not in keys:
-                    continue
-                if name in cfg.overrides:
-                    source = SOURCE_TOPIC
-                elif cfg.defaults is not None and name in cfg.defaults.overrides:
-                    source = SOURCE_STATIC_BROKER
-                else:
-                    source = SOURCE_DEFAULT
-                entries.append(
-                    R.DescribeConfigsResourceResult(
-                        name=name,
-                        value=value,
-                        read_only=False,
-                        is_default=source == SOURCE_DEFAULT,
-                        config_source=source,
-                        is_sensitive=False,
-                        synonyms=[],
-                    )
-                )
-            results.append(R.DescribeConfigsResult(error_code=0, error_message=None, resource_type=res.resource_type, resource_name=res.resource_name, configs=entries))
+            entries = [_entry(e, False, synonyms, docs) for e in topic_config_entries(cfg, keys)]
         elif res.resource_type == RESOURCE_BROKER:
             if res.resource_name not in ("", str(broker.broker_id)):
-                results.append(_error(res, ErrorCode.INVALID_REQUEST, f"broker {res.resource_name} is not this broker ({broker.broker_id})"))
-                continue
-            entries = []
-            for name, value in sorted(broker.config.values.items()):
-                if keys is not None and name not in keys:
-                    continue
-                explicit = name in broker.config.raw
-                entries.append(
-                    R.DescribeConfigsResourceResult(
-                        name=name,
-                        value=None if value is None else _fmt(value),
-                        read_only=True,
-                        is_default=not explicit,
-                        config_source=SOURCE_STATIC_BROKER if explicit else SOURCE_DEFAULT,
-                        is_sensitive=False,
-                        synonyms=[],
+                results.append(
+                    _error(
+                        res,
+                        ErrorCode.INVALID_REQUEST,
+                        f"Unexpected broker id, expected {broker.broker_id} or empty string, "
+                        f"but received {res.resource_name}",
                     )
                 )
-            results.append(R.DescribeConfigsResult(error_code=0, error_message=None, resource_type=res.resource_type, resource_name=res.resource_name, configs=entries))
+                continue
+            entries = [_entry(e, True, synonyms, docs) for e in _broker_entries(broker, keys)]
         else:
-            results.append(_error(res, ErrorCode.INVALID_REQUEST, f"unsupported resource type {res.resource_type}"))
+            results.append(
+                _error(
+                    res,
+                    ErrorCode.INVALID_REQUEST,
+                    f"unsupported resource type {res.resource_type} (expected 2 topic or 4 broker)",
+                )
+            )
+            continue
+        results.append(
+            R.DescribeConfigsResult(
+                error_code=0,
+                error_message=None,
+                resource_type=res.resource_type,
+                resource_name=res.resource_name,
+                configs=entries,
+            )
+        )
     return R(throttle_time_ms=0, results=results)
+
+
+def _broker_entries(broker: Any, keys: set[str] | None) -> list[ConfigEntry]:
+    defs = broker.config.definition
+    out = []
+    for name, value in sorted(broker.config.values.items()):
+        if keys is not None and name not in keys:
+            continue
+        explicit = name in broker.config.raw
+        source = SOURCE_STATIC_BROKER if explicit else SOURCE_DEFAULT
+        key = defs.keys.get(name)
+        shown = None if value is None else _fmt(value)
+        syn = ((name, shown, source),) if explicit else ((name, _fmt(key.default) if key else shown, source),)
+        out.append(
+            ConfigEntry(
+                name,
+                shown,
+                source,
+                syn,
+                CONFIG_TYPE_CODES.get(key.type, 0) if key else 0,
+                (key.doc or None) if key else None,
+            )
+        )
+    return out
+
+
+def _entry(e: ConfigEntry, read_only: bool, synonyms: bool, docs: bool) -> Any:
+    return R.DescribeConfigsResourceResult(
+        name=e.name,
+        value=e.value,
+        read_only=read_only,
+        is_default=e.is_default,
+        config_source=e.source,
+        is_sensitive=False,
+        synonyms=[R.DescribeConfigsSynonym(name=n, value=v, source=s) for n, v, s in e.synonyms]
+        if synonyms
+        else [],
+        config_type=e.config_type,
+        documentation=e.documentation if docs else None,
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -91,5 +130,9 @@ def _fmt(value: Any) -> str:
 
 def _error(res: Any, code: ErrorCode, message: str) -> Any:
     return R.DescribeConfigsResult(
-        error_code=int(code), error_message=message, resource_type=res.resource_type, resource_name=res.resource_name, configs=[]
+        error_code=int(code),
+        error_message=message,
+        resource_type=res.resource_type,
+        resource_name=res.resource_name,
+        configs=[],
     )

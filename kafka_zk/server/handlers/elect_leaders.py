@@ -13,7 +13,7 @@ from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.elect_leaders import ELECTION_UNCLEAN, ElectLeadersResponse
 
 API_KEY = 43
-VERSIONS = (0, 1)
+VERSIONS = (0, 2)
 
 R = ElectLeadersResponse
 
@@ -26,7 +26,9 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
         return R(
             throttle_time_ms=0,
             error_code=int(ErrorCode.NOT_CONTROLLER),
-            replica_election_results=_results({tp: (ErrorCode.NOT_CONTROLLER, "this broker is not the controller") for tp in wanted or []}),
+            replica_election_results=_results(
+                {tp: (ErrorCode.NOT_CONTROLLER, "this broker is not the controller") for tp in wanted or []}
+            ),
         )
     election = "unclean" if ctx.api_version >= 1 and req.election_type == ELECTION_UNCLEAN else "preferred"
     results = await broker.controller.elect_leaders(wanted, election)
