@@ -27,6 +27,7 @@ SUBCOMMAND_MODULES = (
     "reassign_partitions",
     "zookeeper_cmd",
     "zk_tree",
+    "dump_log",
 )
 
 
