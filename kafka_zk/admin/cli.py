@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "broker_cmd",
     "topics",
     "consumer_groups",
+    "console",
     "produce_consume",
     "leader_election",
     "reassign_partitions",
