@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = (
     "consumer_groups",
     "console",
     "produce_consume",
+    "perf_test",
     "leader_election",
     "reassign_partitions",
     "zookeeper_cmd",

@@ -83,13 +83,13 @@ def error(prog: str, message: str, code: int) -> int:
     return code
 
 
-def _describe(e: BaseException) -> str:
+def describe_error(e: BaseException) -> str:
     if isinstance(e, KafkaError):
         return e.message or e.code.name
     return str(e) or type(e).__name__
 
 
-def _client_errors() -> tuple[type[BaseException], ...]:
+def client_errors() -> tuple[type[BaseException], ...]:
     from kafka_zk.client.errors import IncompatibleBrokerVersion, KafkaConnectionError, KafkaRequestTimeoutError
     return KafkaConnectionError, KafkaRequestTimeoutError, IncompatibleBrokerVersion, KafkaError
 
@@ -305,8 +305,8 @@ async def produce_lines(opts: ProduceOptions, stdin: BinaryIO) -> tuple[int, int
         except asyncio.CancelledError:
             interrupted = True
         await producer.flush(opts.timeout_s + 5)
-    except _client_errors() as e:
-        raise ToolError(_describe(e)) from None
+    except client_errors() as e:
+        raise ToolError(describe_error(e)) from None
     finally:
         await producer.close(timeout=5)
     failed = 0
@@ -315,7 +315,7 @@ async def produce_lines(opts: ProduceOptions, stdin: BinaryIO) -> tuple[int, int
         exc = f.exception() if f.done() and not f.cancelled() else None
         if exc is not None or not f.done():
             failed += 1
-            msg = _describe(exc) if exc is not None else "not delivered"
+            msg = describe_error(exc) if exc is not None else "not delivered"
             if msg not in reported:
                 reported.add(msg)
                 print(f"{opts.prog}: error: {msg}", file=sys.stderr)
@@ -397,7 +397,7 @@ async def consume_records(opts: ConsumeOptions, out: BinaryIO, counter: list[int
             counter[0] += len(records)
             if opts.group is not None:
                 await consumer.commit()
-    except _client_errors() as e:
-        raise ToolError(_describe(e)) from None
+    except client_errors() as e:
+        raise ToolError(describe_error(e)) from None
     finally:
         await consumer.close()
