@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES = (
     "zookeeper_cmd",
     "zk_tree",
     "dump_log",
+    "configs",
 )
 
 
