@@ -17,7 +17,9 @@ does and prints the same lines, letting a reader hold our output next to Kafka's
   ending at O and for increasing timestamps; problems go to stderr in Kafka's words.
 
 An active segment's index files are preallocated and end in zero entries; like Kafka the dump stops at the
-first entry (after the first) whose offset is the segment's base offset.
+first entry (after the first) whose offset is the segment's base offset. Unlike Kafka it also recognises an
+index that is *all* padding (a first entry ``(base, 0)`` that the log contradicts, or a time entry ``(0,
+base)``) and says the file is empty, instead of reporting the padding as a mismatch.
 
 Everything here is pure except :func:`run` (file reading and printing), so the formatting is unit-tested on
 segments written by :mod:`kafka_zk.log`. Exit codes: 0 done (even with mismatches, as Kafka), 2 bad
@@ -199,7 +201,7 @@ def time_index_entries(data: bytes | memoryview, base_offset: int) -> Iterator[t
     """``(timestamp, absolute offset)`` per entry, stopping at the zero padding."""
     for n in range(len(data) // _TIME_ENTRY.size):
         ts, rel = _TIME_ENTRY.unpack_from(data, n * _TIME_ENTRY.size)
-        if n > 0 and rel == 0:
+        if rel == 0 and (n > 0 or ts == 0):  # zero padding (a real first entry has a timestamp)
             return
         yield ts, base_offset + rel
 
@@ -207,10 +209,15 @@ def time_index_entries(data: bytes | memoryview, base_offset: int) -> Iterator[t
 def dump_index(name: str, base_offset: int, index: bytes | memoryview, log: bytes | memoryview,
                verify_only: bool, out: Out, problems: Problems) -> None:
     """Print (unless ``verify_only``) and verify an offset index against its log."""
-    if len(index) < _OFFSET_ENTRY.size:
+    entries = list(offset_index_entries(index, base_offset))
+    if entries and entries[0] == (base_offset, 0):
+        first = _batch_at(log, 0)
+        if first is None or first.last_offset != base_offset:
+            entries = []  # zero padding of an active segment's preallocated index, not an entry
+    if not entries:
         out(f"{name} is empty.")
         return
-    for offset, position in offset_index_entries(index, base_offset):
+    for offset, position in entries:
         batch = _batch_at(log, position)
         found = -1 if batch is None else batch.last_offset
         if found != offset:

@@ -116,3 +116,14 @@ def test_sanity_check_and_bad_arguments(tmp_path: Path) -> None:
     assert len(missing.stderr.splitlines()) == 1
     other = dump("--files", str(tmp_path / "notes.txt"))
     assert other.returncode == 0 and other.stderr.strip() == f"Ignoring unknown file {tmp_path / 'notes.txt'}"
+
+
+def test_an_all_padding_index_is_empty_not_a_mismatch(tmp_path: Path) -> None:
+    """An active segment's preallocated index before its first entry: zeros, which Kafka reports as a
+    mismatch of offset 0; we say the index is empty."""
+    d = write_log(tmp_path, batches=1)
+    idx, tidx = d / f"{SEGMENT}.index", d / f"{SEGMENT}.timeindex"
+    idx.write_bytes(b"\x00" * 800)
+    tidx.write_bytes(b"\x00" * 1200)
+    p = dump("--files", f"{idx},{tidx}", "--verify-index-only")
+    assert p.stdout.splitlines() == [f"Dumping {idx}", f"{idx} is empty.", f"Dumping {tidx}"] and p.stderr == ""

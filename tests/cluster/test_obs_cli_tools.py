@@ -1,0 +1,349 @@
+"""Kafka's command-line tools as a user runs them (real processes, stdin/stdout) against one real 3-broker
+cluster: console producer/consumer, perf tests, configs (live), v0 consumer-group lag, dump-log."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any, Iterator
+
+import pytest
+
+from kafka_zk.client.admin import AdminClient, NewTopic
+from kafka_zk.client.consumer import Consumer
+from kafka_zk.client.partitioner import partition_for_key
+from kafka_zk.common.tp import TopicPartition
+from tests.conftest import TEST_CLUSTER_OVERRIDES
+from tests.helpers import unique_name, wait_until
+
+
+@pytest.fixture(scope="module")
+def cluster(zk_connect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """3 brokers checking retention every 500 ms (so a retention change shows within the test)."""
+    from kafka_zk.launch.cluster import LocalCluster
+
+    c = LocalCluster(tmp_path_factory.mktemp("obs-cli-cluster"))
+    try:
+        c.up(3, zookeeper=f"{zk_connect}/obs-cli-{uuid.uuid4().hex[:10]}",
+             overrides={**TEST_CLUSTER_OVERRIDES, "log.retention.check.interval.ms": "500"})
+        yield c
+    finally:
+        c.down(grace_s=15)
+
+
+def kz(*argv: str, stdin: bytes = b"", timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run([sys.executable, "-m", "kafka_zk", *argv], input=stdin, capture_output=True, timeout=timeout)
+    return subprocess.CompletedProcess(p.args, p.returncode, p.stdout.decode("utf-8", "replace"),
+                                       p.stderr.decode("utf-8", "replace"))
+
+
+def create(bs: str, topic: str, partitions: int, rf: int = 2, configs: dict[str, str] | None = None) -> None:
+    async def go() -> None:
+        async with AdminClient(bs) as admin:
+            await admin.create_topic(NewTopic(topic, partitions, rf, configs=configs or {}))
+    asyncio.run(go())
+
+
+def offsets(bs: str, topic: str, partitions: int, earliest: bool = False) -> dict[int, int]:
+    async def go() -> dict[int, int]:
+        async with Consumer(bs) as c:
+            tps = [TopicPartition(topic, p) for p in range(partitions)]
+            got = await (c.beginning_offsets(tps) if earliest else c.end_offsets(tps))
+            return {tp.partition: o for tp, o in got.items()}
+    return asyncio.run(go())
+
+
+def wait_offsets(bs: str, topic: str, partitions: int, expected: dict[int, int] | int) -> None:
+    """End offsets (high watermarks, which trail acks=1 writes by a follower fetch) reach ``expected``."""
+    def reached() -> bool:
+        got = offsets(bs, topic, partitions)
+        return (sum(got.values()) if isinstance(expected, int) else got) == expected
+    wait_until(reached, timeout=20, interval=0.2, message=f"end offsets of {topic} never reached {expected}")
+
+
+# ------------------------------------------------------------------------------------- console tools
+
+
+def test_console_round_trip_with_kafkas_properties(cluster: Any) -> None:
+    bs, topic = cluster.bootstrap_servers, unique_name("console")
+    create(bs, topic, 3)
+    lines = [f"user{i % 4}:event {i} \u2713" for i in range(12)]
+    before = int(time.time() * 1000)
+    p = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+           "--property", "key.separator=:", "--producer-property", "acks=all", stdin="\n".join(lines).encode())
+    assert (p.returncode, p.stderr) == (0, "")
+    c = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--from-beginning", "--max-messages", "12",
+           "--property", "print.key=true", "--property", "print.timestamp=true", "--property", "print.partition=true",
+           "--property", "print.offset=true", "--property", "key.separator=|")
+    assert c.returncode == 0, c.stderr
+    assert c.stderr.strip() == "Processed a total of 12 messages"
+    seen: dict[int, list[int]] = {}
+    values = []
+    for line in c.stdout.splitlines():
+        m = re.fullmatch(r"CreateTime:(\d+)\|Partition:(\d)\|Offset:(\d+)\|(user\d)\|(.*)", line)
+        assert m, line
+        ts, part, off, key, value = int(m[1]), int(m[2]), int(m[3]), m[4], m[5]
+        assert before - 5000 <= ts <= int(time.time() * 1000)
+        assert part == partition_for_key(key.encode(), 3)  # keyed records follow murmur2 like Kafka's clients
+        seen.setdefault(part, []).append(off)
+        values.append(f"{key}:{value}")
+    assert sorted(values) == sorted(lines)
+    assert all(offs == sorted(offs) == list(range(len(offs))) for offs in seen.values())
+
+
+def test_console_consumer_partition_offset_and_group(cluster: Any) -> None:
+    bs, topic = cluster.bootstrap_servers, unique_name("offsets")
+    create(bs, topic, 1)
+    assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic,
+              stdin=b"".join(b"m%d\n" % i for i in range(10))).returncode == 0
+    c = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--partition", "0", "--offset", "7",
+           "--timeout-ms", "3000")
+    assert (c.stdout.splitlines(), c.stderr.strip()) == (["m7", "m8", "m9"], "Processed a total of 3 messages")
+    earliest = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--partition", "0",
+                  "--offset", "earliest", "--max-messages", "2")
+    assert earliest.stdout.splitlines() == ["m0", "m1"]
+    latest = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--partition", "0",
+                "--offset", "latest", "--timeout-ms", "1500")
+    assert latest.stdout == "" and latest.returncode == 0
+    group = unique_name("g")
+    first = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--group", group, "--from-beginning",
+               "--max-messages", "4", "--consumer-property", "fetch.max.wait.ms=100")
+    assert first.stdout.splitlines() == ["m0", "m1", "m2", "m3"]
+    rest = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--group", group, "--timeout-ms", "3000")
+    assert rest.stdout.splitlines() == [f"m{i}" for i in range(4, 10)]  # resumes from the group's commit
+
+
+def test_console_tools_refuse_bad_arguments_in_one_line(cluster: Any) -> None:
+    bs = cluster.bootstrap_servers
+    cases = [
+        (["console-consumer", "--bootstrap-server", bs, "--topic", "t", "--offset", "5"], "The partition is required"),
+        (["console-consumer", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "soon"],
+         "Valid values are 'earliest', 'latest', or a non-negative long"),
+        (["console-consumer", "--bootstrap-server", bs, "--topic", "t", "--group", "g", "--partition", "0"],
+         "Options group and partition cannot be specified together"),
+        (["console-consumer", "--bootstrap-server", bs, "--topic", "t", "--property", "print.kee=true"],
+         "unknown formatter property 'print.kee'"),
+        (["console-producer", "--bootstrap-server", bs, "--topic", "t", "--producer-property", "ack=all"],
+         "did you mean acks?"),
+        (["console-producer", "--bootstrap-server", bs, "--topic", "t", "--request-required-acks", "2"],
+         "expected 0, 1, -1 or all"),
+    ]
+    for argv, expected in cases:
+        p = kz(*argv)
+        assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and expected in p.stderr, (argv, p.stderr)
+
+
+def test_console_producer_stops_at_a_line_without_key_and_keeps_earlier_ones(cluster: Any) -> None:
+    bs, topic = cluster.bootstrap_servers, unique_name("nokey")
+    create(bs, topic, 1)
+    p = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+           "--property", "key.separator=:", stdin=b"a:1\nb:2\nbroken\nc:3\n")
+    assert p.returncode == 1 and "No key found on line 3: 'broken'" in p.stderr
+    wait_offsets(bs, topic, 1, {0: 2})
+    lenient = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+                 "--property", "key.separator=:", "--property", "ignore.error=true", stdin=b"broken\n")
+    assert lenient.returncode == 0
+    wait_offsets(bs, topic, 1, {0: 3})
+
+
+# ------------------------------------------------------------------------------------- perf tests
+
+PRODUCER_TOTAL = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, "
+                            r"([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th\.")
+
+
+def test_producer_perf_test_prints_kafkas_lines_and_sends_the_records(cluster: Any) -> None:
+    bs, topic = cluster.bootstrap_servers, unique_name("perf")
+    create(bs, topic, 3)
+    p = kz("producer-perf-test", "--topic", topic, "--num-records", "5000", "--record-size", "100",
+           "--throughput", "-1", "--producer-props", "acks=1", f"bootstrap.servers={bs}")
+    assert p.returncode == 0, p.stderr
+    last = p.stdout.splitlines()[-1]
+    m = PRODUCER_TOTAL.fullmatch(last)
+    assert m, last
+    assert int(m[1]) == 5000
+    p50, p95, p99, p999, max_ms = int(m[6]), int(m[7]), int(m[8]), int(m[9]), float(m[5])
+    assert p50 <= p95 <= p99 <= p999 <= max_ms
+    assert abs(float(m[3]) - float(m[2]) * 100 / 1048576) < 0.02  # MB/sec is records/sec times the record size
+    assert "\x1b[K" not in p.stdout  # no live progress line when stdout is a pipe
+    wait_offsets(bs, topic, 3, 5000)
+
+
+def test_producer_perf_test_throttles_to_the_target(cluster: Any) -> None:
+    bs, topic = cluster.bootstrap_servers, unique_name("throttle")
+    create(bs, topic, 1)
+    started = time.monotonic()
+    p = kz("producer-perf-test", "--topic", topic, "--num-records", "300", "--record-size", "10",
+           "--throughput", "100", "--producer-props", "acks=all", f"bootstrap.servers={bs}")
+    took = time.monotonic() - started
+    assert p.returncode == 0, p.stderr
+    m = PRODUCER_TOTAL.fullmatch(p.stdout.splitlines()[-1])
+    assert m and int(m[1]) == 300
+    # Kafka's throttler lets through what is sent within the first millisecond (the rate is undefined at
+    # elapsed 0), then holds the average at the target: 300 records at 100/s take over 2 s, whatever the load.
+    assert took >= 2.0 and float(m[2]) <= 150
+
+
+def test_producer_perf_test_argument_errors(cluster: Any) -> None:
+    p = kz("producer-perf-test", "--topic", "t", "--num-records", "10", "--record-size", "10", "--throughput", "-1")
+    assert p.returncode == 2 and "Either --producer-props or --producer.config must be specified" in p.stderr
+    p = kz("producer-perf-test", "--topic", "t", "--num-records", "10", "--throughput", "-1",
+           "--producer-props", f"bootstrap.servers={cluster.bootstrap_servers}")
+    assert p.returncode == 2 and "exactly one of --record-size or --payload-file" in p.stderr
+
+
+def test_consumer_perf_test_csv(cluster: Any) -> None:
+    bs, topic = cluster.bootstrap_servers, unique_name("cperf")
+    create(bs, topic, 2)
+    assert kz("producer-perf-test", "--topic", topic, "--num-records", "2000", "--record-size", "512",
+              "--throughput", "-1", "--producer-props", f"bootstrap.servers={bs}").returncode == 0
+    p = kz("consumer-perf-test", "--bootstrap-server", bs, "--topic", topic, "--messages", "2000")
+    assert p.returncode == 0, p.stderr
+    header, row = p.stdout.splitlines()
+    assert header == ("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, "
+                      "rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec")
+    cells = row.split(", ")
+    assert len(cells) == 10 and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}", cells[0])
+    assert cells[4] == "2000" and abs(float(cells[2]) - 2000 * 512 / 1048576) < 0.0001
+    short = kz("consumer-perf-test", "--bootstrap-server", bs, "--topic", topic, "--messages", "2500",
+               "--timeout", "1500", "--hide-header")
+    out = short.stdout.splitlines()
+    assert out[0].startswith("WARNING: Exiting before consuming the expected number of messages: timeout (1500 ms)")
+    assert out[1].split(", ")[4] == "2000"
+
+
+# ------------------------------------------------------------------------------------- configs
+
+
+def leader_log_files(cluster: Any, topic: str, partition: int = 0) -> list[str]:
+    async def leader() -> int:
+        async with AdminClient(cluster.bootstrap_servers) as admin:
+            md = (await admin.describe_topics([topic]))[topic]
+            return int(md.partitions[partition].leader)
+    bid = asyncio.run(leader())
+    return sorted(glob.glob(os.path.join(cluster.broker(bid).data_dir, f"{topic}-{partition}", "*.log")))
+
+
+def test_configs_through_zookeeper_apply_live(cluster: Any) -> None:
+    bs, zk, topic = cluster.bootstrap_servers, cluster.zookeeper_connect, unique_name("live")
+    create(bs, topic, 1)
+    p = kz("configs", "--zookeeper", zk, "--entity-type", "topics", "--entity-name", topic, "--alter",
+           "--add-config", "segment.bytes=1024,cleanup.policy=delete,retention.ms=3600000")
+    assert (p.returncode, p.stdout.strip()) == (0, f"Completed updating config for entity: topic '{topic}'."), p.stderr
+    d = kz("configs", "--zookeeper", zk, "--entity-type", "topics", "--entity-name", topic, "--describe")
+    assert d.stdout.strip() == (f"Configs for topic '{topic}' are segment.bytes=1024,cleanup.policy=delete,"
+                                f"retention.ms=3600000")
+    time.sleep(1.0)  # the brokers apply the change notification asynchronously
+    assert kz("producer-perf-test", "--topic", topic, "--num-records", "200", "--record-size", "100",
+              "--throughput", "-1", "--producer-props", "acks=all", "linger.ms=0", "batch.size=200",
+              f"bootstrap.servers={bs}").returncode == 0
+    assert len(leader_log_files(cluster, topic)) > 3  # rolled at ~1 KiB: segment.bytes took effect without restart
+    assert offsets(bs, topic, 1, earliest=True) == {0: 0}
+    p = kz("configs", "--zookeeper", zk, "--topic", topic, "--alter", "--add-config", "retention.ms=1",
+           "--delete-config", "cleanup.policy")
+    assert p.returncode == 0, p.stderr
+    wait_until(lambda: offsets(bs, topic, 1, earliest=True)[0] > 0, timeout=30,
+               message="retention.ms=1 did not delete old segments on the running broker")
+    d = kz("configs", "--zookeeper", zk, "--topic", topic, "--describe")
+    assert d.stdout.strip() == f"Configs for topic '{topic}' are segment.bytes=1024,retention.ms=1"
+
+
+def test_configs_through_the_bootstrap_server(cluster: Any) -> None:
+    bs, topic = cluster.bootstrap_servers, unique_name("bscfg")
+    create(bs, topic, 1)
+    p = kz("configs", "--bootstrap-server", bs, "--entity-type", "topics", "--entity-name", topic, "--alter",
+           "--add-config", "retention.ms=86400000,min.insync.replicas=2")
+    assert (p.returncode, p.stdout.strip()) == (0, f"Completed updating config for topic {topic}."), p.stderr
+    p = kz("configs", "--bootstrap-server", bs, "--topic", topic, "--alter", "--delete-config", "min.insync.replicas")
+    assert p.returncode == 0, p.stderr
+    d = kz("configs", "--bootstrap-server", bs, "--entity-type", "topics", "--entity-name", topic, "--describe")
+    assert d.stdout.splitlines() == [
+        f"Dynamic configs for topic {topic} are:",
+        "  retention.ms=86400000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=86400000}",
+    ]
+    everything = kz("configs", "--bootstrap-server", bs, "--topic", topic, "--describe", "--all").stdout
+    assert "  segment.bytes=1073741824 sensitive=false synonyms={DEFAULT_CONFIG:segment.bytes=1073741824}" in everything
+    broker = kz("configs", "--bootstrap-server", bs, "--entity-type", "brokers", "--entity-name", "1", "--describe")
+    assert broker.returncode == 0 and broker.stdout.splitlines()[0] == "Dynamic configs for broker 1 are:"
+
+
+def test_configs_refuse_bad_keys_and_values(cluster: Any) -> None:
+    bs, zk, topic = cluster.bootstrap_servers, cluster.zookeeper_connect, unique_name("badcfg")
+    create(bs, topic, 1)
+    base = ["configs", "--zookeeper", zk, "--topic", topic, "--alter"]
+    cases = [
+        (base + ["--add-config", "retention.msx=5"], 2, "did you mean 'retention.ms'?"),
+        (base + ["--add-config", "retention.ms=soon"], 2, "invalid value 'soon' for retention.ms"),
+        (base + ["--add-config", "cleanup.policy=zap"], 2, "expected one of delete, compact"),
+        (base + ["--delete-config", "retention.ms"], 2, "Invalid config(s): retention.ms"),
+        (base + ["--add-config", "novalue"], 2, "is not key=value"),
+        (["configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-name", "1", "--alter",
+          "--add-config", "log.retention.ms=1"], 2, "broker configs are static"),
+        (["configs", "--zookeeper", zk, "--topic", unique_name("missing"), "--alter", "--add-config",
+          "retention.ms=1"], 1, "does not exist"),
+        (["configs", "--bootstrap-server", bs, "--topic", topic, "--alter", "--add-config", "retention.ms=-7"], 2,
+         "retention.ms"),
+    ]
+    for argv, code, expected in cases:
+        p = kz(*argv)
+        assert p.returncode == code and len(p.stderr.splitlines()) == 1 and expected in p.stderr, (argv, p.stderr)
+    d = kz("configs", "--zookeeper", zk, "--topic", topic, "--describe")
+    assert d.stdout == f"Configs for topic '{topic}' are \n"  # nothing was written
+
+
+# ------------------------------------------------------------------------------------- v0 groups
+
+
+def test_zookeeper_group_offsets_with_live_lag(cluster: Any) -> None:
+    from zk_layout import KafkaZkClient
+
+    bs, topic, group = cluster.bootstrap_servers, unique_name("v0"), unique_name("oldgroup")
+    create(bs, topic, 2)
+    assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+              "--property", "key.separator=:", stdin=b"".join(b"k%d:v\n" % i for i in range(40))).returncode == 0
+    wait_offsets(bs, topic, 2, 40)
+    ends = offsets(bs, topic, 2)
+    zk = KafkaZkClient(cluster.zookeeper_connect, session_timeout_ms=10000).start()
+    try:
+        zk.set_consumer_offset(group, topic, 0, 3)  # as a 0.8 consumer (or OffsetCommit v0) leaves them
+        zk.set_consumer_offset(group, topic, 1, ends[1])
+    finally:
+        zk.close()
+    listed = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--list")
+    assert group in listed.stdout.splitlines()
+    d = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--describe", "--group", group)
+    assert d.returncode == 0, d.stderr
+    assert d.stderr.startswith("Note: This will only show information about consumers that use ZooKeeper")
+    lines = d.stdout.splitlines()
+    assert lines[0] == "" and lines[1].split() == ["TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
+                                                    "CONSUMER-ID"]
+    assert [ln.split() for ln in lines[2:]] == [[topic, "0", "3", str(ends[0]), str(ends[0] - 3), "-"],
+                                                [topic, "1", str(ends[1]), str(ends[1]), "0", "-"]]
+    assert lines[1].index("PARTITION") == lines[2].index(" 0 ") + 1  # columns line up
+    missing = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--describe", "--group", "nope-x")
+    assert missing.returncode == 1 and "Error: The consumer group 'nope-x' does not exist." in missing.stdout
+
+
+# ------------------------------------------------------------------------------------- dump-log
+
+
+def test_dump_log_of_a_live_brokers_segment(cluster: Any) -> None:
+    bs, topic = cluster.bootstrap_servers, unique_name("dump")
+    create(bs, topic, 1)
+    assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+              "--property", "key.separator=:", stdin=b"alpha:one\nbeta:two\n").returncode == 0
+    files = leader_log_files(cluster, topic)
+    p = kz("dump-log", "--files", files[0], "--print-data-log")
+    assert p.returncode == 0, p.stderr
+    records = [ln for ln in p.stdout.splitlines() if ln.startswith("| offset:")]
+    assert [ln.split(" key: ")[1] for ln in records] == ["alpha payload: one", "beta payload: two"]
+    assert all(re.search(r" CreateTime: \d+ ", ln) for ln in records)
+    base = files[0][: -len(".log")]
+    v = kz("dump-log", "--files", f"{base}.index,{base}.timeindex", "--verify-index-only")
+    assert v.returncode == 0 and v.stderr == ""  # the active segment's preallocated indexes verify clean
