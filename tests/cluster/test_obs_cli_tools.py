@@ -347,3 +347,33 @@ def test_dump_log_of_a_live_brokers_segment(cluster: Any) -> None:
     base = files[0][: -len(".log")]
     v = kz("dump-log", "--files", f"{base}.index,{base}.timeindex", "--verify-index-only")
     assert v.returncode == 0 and v.stderr == ""  # the active segment's preallocated indexes verify clean
+
+
+def test_producer_perf_test_draws_a_live_progress_line_on_a_terminal(cluster: Any) -> None:
+    import pty
+
+    bs, topic = cluster.bootstrap_servers, unique_name("tty")
+    create(bs, topic, 1)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "kafka_zk", "producer-perf-test", "--topic", topic,
+                             "--num-records", "150", "--record-size", "10", "--throughput", "100",
+                             "--producer-props", f"bootstrap.servers={bs}"],
+                            stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    out = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        assert proc.wait(timeout=60) == 0
+        os.close(master)
+    text = out.decode()
+    assert re.search(r"\r\x1b\[K\d+/150 sent, \d+ acknowledged, [\d.]+ records/sec", text)  # redrawn in place
+    last = text.replace("\r\x1b[K", "\n").strip().splitlines()[-1]
+    assert PRODUCER_TOTAL.fullmatch(last.strip()), last  # Kafka's line replaces it at the end
