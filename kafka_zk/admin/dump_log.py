@@ -322,6 +322,14 @@ def _sibling(path: str, suffix: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except BrokenPipeError:  # `| head`: the reader is gone, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     files = [f for f in args.files.split(",") if f]
     if not files:
         print(f"{PROG}: error: --files is empty (expected FILE[,FILE...])", file=sys.stderr)
@@ -367,6 +375,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 dump_time_index(os.path.abspath(path), base_offset, data, open_(_sibling(path, ".index")), log,
                                 args.verify_index_only, out, problems)
+        except BrokenPipeError:
+            raise
         except OSError as e:
             print(f"{PROG}: error: cannot read {e.filename or path}: {e.strerror}", file=sys.stderr)
             code = 1

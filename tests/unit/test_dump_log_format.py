@@ -127,3 +127,10 @@ def test_an_all_padding_index_is_empty_not_a_mismatch(tmp_path: Path) -> None:
     tidx.write_bytes(b"\x00" * 1200)
     p = dump("--files", f"{idx},{tidx}", "--verify-index-only")
     assert p.stdout.splitlines() == [f"Dumping {idx}", f"{idx} is empty.", f"Dumping {tidx}"] and p.stderr == ""
+
+
+def test_piping_into_head_is_not_an_error(tmp_path: Path) -> None:
+    d = write_log(tmp_path, batches=50)
+    p = subprocess.run(f"{sys.executable} -m kafka_zk dump-log --print-data-log --files {d / SEGMENT}.log | head -2",
+                       shell=True, capture_output=True, text=True, timeout=60)
+    assert p.stdout.splitlines()[1] == "Starting offset: 0" and p.stderr == ""
