@@ -13,10 +13,15 @@ Two ways to reach the cluster, as in Kafka 2.x:
   source); ``--alter`` reads the current overrides, merges, and sends AlterConfigs (which replaces the
   whole set), so the broker that answers validates and writes the same znodes.
 
+* ``--entity-type brokers --entity-name ID`` or ``--entity-default`` (``/config/brokers/<default>``) with
+  ``--zookeeper``: Kafka's dynamic broker configs for the broker-level log defaults (``log.retention.ms``,
+  ``log.segment.bytes``, ``log.cleanup.policy``, ... — the keys Kafka's ``DynamicLogConfig`` reconfigures).
+  Brokers apply them live to every topic without its own override (per-broker over default over
+  ``server.properties``). Kafka 2.x's tool refuses these through ZooKeeper while brokers run, because its
+  password configs must be encrypted by a broker; there are no password configs here.
+
 Keys and values are checked before anything is written (unknown key with the closest known one, a value of
-the wrong type or out of range, deleting a key that is not set) and refused in one line. Broker configs are
-static here (``server.properties``): ``--entity-type brokers`` can be described, not altered — Kafka 2.x's
-ZooKeeper path refuses most of them for running brokers too.
+the wrong type or out of range, deleting a key that is not set) and refused in one line.
 
 Exit codes: 0 done; 1 the cluster refused or could not be reached, the topic does not exist; 2 bad arguments.
 """
@@ -40,6 +45,7 @@ SOURCE_NAMES = {1: "DYNAMIC_TOPIC_CONFIG", 2: "DYNAMIC_BROKER_CONFIG", 3: "DYNAM
                 4: "STATIC_BROKER_CONFIG", 5: "DEFAULT_CONFIG", 6: "DYNAMIC_BROKER_LOGGER_CONFIG", -1: "UNKNOWN"}
 # a comma that is not inside [...] (Kafka's pattern: values like [0:1,1:2] keep their commas)
 _SPLIT_OUTSIDE_BRACKETS = re.compile(r",(?=[^\]]*(?:\[|$))")
+DEFAULT_ENTITY = "<default>"
 
 
 class OperationError(Exception):
@@ -58,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     action.add_argument("--alter", action="store_true")
     p.add_argument("--entity-type", choices=ENTITY_TYPES, help="topics or brokers")
     p.add_argument("--entity-name", help="topic name or broker id")
+    p.add_argument("--entity-default", action="store_true", help="brokers: the cluster-wide default (<default>)")
     p.add_argument("--topic", help="same as --entity-type topics --entity-name T")
     p.add_argument("--add-config", metavar="K=V[,K2=V2]", help="configs to set; [a,b] keeps its commas")
     p.add_argument("--delete-config", action="append", default=[], metavar="K[,K2]", help="configs to remove")
@@ -112,16 +119,46 @@ def _topic_keys() -> set[str]:
     return set(LOG_CONFIG_DEF.keys)
 
 
+def dynamic_broker_keys() -> list[str]:
+    """Broker keys that change topic defaults live: Kafka's DynamicLogConfig set (each topic key's primary
+    broker synonym, without log.message.format.version)."""
+    from kafka_zk.log.config import BROKER_SYNONYMS
+
+    keys = set(BROKER_SYNONYMS) | {"log.retention.ms", "log.roll.ms", "log.roll.jitter.ms", "log.flush.interval.ms"}
+    keys.discard("log.message.format.version")
+    return sorted(keys)
+
+
+def validate_broker_configs(configs: Mapping[str, str], deleted: Sequence[str]) -> None:
+    """Refuse keys brokers cannot change live and bad values, in one line (UsageError)."""
+    import difflib
+
+    from kafka_zk.log.config import LogConfig
+
+    allowed = dynamic_broker_keys()
+    for key in [*configs, *deleted]:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"dynamic broker keys: {', '.join(allowed)}"
+            raise UsageError(f"{key!r} is not a broker config that can change while brokers run ({hint})")
+    try:
+        LogConfig.from_broker_props(dict(configs))
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
 def zk_describe_line(entity_type: str, name: str, configs: Mapping[str, str]) -> str:
     """Kafka 2.x's ZooKeeper-mode describe line (``topic 'T'``; other types keep their plural name)."""
+    return f"Configs for {_entity_label(entity_type, name)} are {','.join(f'{k}={v}' for k, v in configs.items())}"
+
+
+def _entity_label(entity_type: str, name: str) -> str:
     label = "topic" if entity_type == "topics" else entity_type
-    shown = f"default {label}" if name == "<default>" else f"{label} '{name}'"
-    return f"Configs for {shown} are {','.join(f'{k}={v}' for k, v in configs.items())}"
+    return f"default {label}" if name == DEFAULT_ENTITY else f"{label} '{name}'"
 
 
 def zk_altered_line(entity_type: str, name: str) -> str:
-    label = "topic" if entity_type == "topics" else entity_type
-    return f"Completed updating config for entity: {label} '{name}'."
+    return f"Completed updating config for entity: {_entity_label(entity_type, name)}."
 
 
 def bootstrap_describe_lines(entity_type: str, name: str, entries: Sequence[Any], describe_all: bool) -> list[str]:
@@ -146,28 +183,36 @@ def _check(args: argparse.Namespace) -> tuple[str, str | None, dict[str, str], l
         entity_type, name = "topics", args.topic
     if entity_type is None:
         raise UsageError("--entity-type is required (topics or brokers)")
+    if args.entity_default:
+        if entity_type != "brokers" or name is not None:
+            raise UsageError("--entity-default goes with --entity-type brokers, instead of --entity-name")
+        name = DEFAULT_ENTITY
     if not args.describe and not args.alter:
         raise UsageError("give --describe or --alter")
     add = parse_add_config(args.add_config)
     delete = parse_delete_config(args.delete_config)
     if args.alter:
         if name is None:
-            raise UsageError(f"an entity name must be specified with --alter of {entity_type} (--entity-name N)")
+            raise UsageError(f"an entity name must be specified with --alter of {entity_type} (--entity-name N"
+                             f"{' or --entity-default' if entity_type == 'brokers' else ''})")
         if not add and not delete:
             raise UsageError("At least one of --add-config or --delete-config must be specified with --alter")
-        if entity_type == "brokers":
-            raise UsageError("broker configs are static in kafka-zk (server.properties); only --entity-type "
-                             "topics can be altered")
         both = sorted(set(add) & set(delete))
         if both:
             raise UsageError(f"{both[0]} is both added and deleted; give it once")
-        validate_topic_configs(add)
-        unknown = [k for k in delete if k not in _topic_keys()]
-        if unknown:
-            validate_topic_configs({unknown[0]: ""})  # the LogConfig message names the closest key
+        if entity_type == "brokers":
+            if args.bootstrap_server:
+                raise UsageError("altering broker configs goes through --zookeeper here (the brokers' "
+                                 "AlterConfigs accepts topics only)")
+            validate_broker_configs(add, delete)
+        else:
+            validate_topic_configs(add)
+            unknown = [k for k in delete if k not in _topic_keys()]
+            if unknown:
+                validate_topic_configs({unknown[0]: ""})  # the LogConfig message names the closest key
     elif add or delete:
         raise UsageError("--add-config / --delete-config need --alter")
-    if entity_type == "brokers" and name is not None and name != "<default>":
+    if entity_type == "brokers" and name is not None and name != DEFAULT_ENTITY:
         try:
             int(name)
         except ValueError:
@@ -211,11 +256,17 @@ def _run_zookeeper(zookeeper: str, args: argparse.Namespace, entity_type: str, n
     try:
         zk.start()
         if args.describe:
-            names = [name] if name is not None else sorted(zk.get_all_entities_with_config(entity_type))
+            names = [name] if name is not None else sorted(zk.get_all_entities_with_config(entity_type),
+                                                           key=lambda n: (n != DEFAULT_ENTITY, n))
             for n in names:
                 print(zk_describe_line(entity_type, n, zk.get_entity_config(entity_type, n)))
             return
         assert name is not None
+        if entity_type == "brokers":
+            merged = merge(zk.get_entity_config("brokers", name), add, delete)
+            zk.change_entity_config("brokers", name, merged)
+            print(zk_altered_line(entity_type, name))
+            return
         if not zk.topic_exists(name):
             raise OperationError(f"topic '{name}' does not exist (see kafka-zk topics --list)")
         merged = merge(zk.get_entity_config("topics", name), add, delete)

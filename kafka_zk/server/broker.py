@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import aiohttp
 from aiohttp import web
@@ -150,6 +150,20 @@ class KafkaBroker:
             if self.controller is not None and self.controller.is_active:
                 self.controller.notify_unclean_leader_election_enabled(topic)
         self.events.emit("config.topic_changed", topic=topic, overrides=overrides)
+
+    def broker_log_defaults_changed(self, dynamic: Mapping[str, str]) -> bool:
+        """Dynamic broker configs (``/config/brokers/<default>`` then ``<id>``) over ``server.properties``
+        give new topic defaults (``log.retention.ms``, ``log.segment.bytes``, ...); logs created from now on
+        use them, and the config manager re-applies every existing topic. False when a value is invalid."""
+        try:
+            cfg = LogConfig.from_broker_props({**self.config.raw, **dynamic})
+        except ConfigError as e:
+            log.warning("ignoring invalid dynamic broker config", error=str(e))
+            return False
+        self._default_log_config = cfg
+        assert self.log_manager is not None
+        self.log_manager.default_config = cfg
+        return True
 
     async def auto_create_topic(self, name: str, partitions: int | None = None, rf: int | None = None,
                                 configs: dict[str, str] | None = None) -> ErrorCode:

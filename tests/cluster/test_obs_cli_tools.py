@@ -284,7 +284,11 @@ def test_configs_refuse_bad_keys_and_values(cluster: Any) -> None:
         (base + ["--delete-config", "retention.ms"], 2, "Invalid config(s): retention.ms"),
         (base + ["--add-config", "novalue"], 2, "is not key=value"),
         (["configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-name", "1", "--alter",
-          "--add-config", "log.retention.ms=1"], 2, "broker configs are static"),
+          "--add-config", "log.segment.byte=2048"], 2, "did you mean 'log.segment.bytes'?"),
+        (["configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-default", "--alter",
+          "--add-config", "log.segment.bytes=10"], 2, "invalid value 10 for segment.bytes"),
+        (["configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-name", "1", "--alter",
+          "--add-config", "num.io.threads=4"], 2, "not a broker config that can change while brokers run"),
         (["configs", "--zookeeper", zk, "--topic", unique_name("missing"), "--alter", "--add-config",
           "retention.ms=1"], 1, "does not exist"),
         (["configs", "--bootstrap-server", bs, "--topic", topic, "--alter", "--add-config", "retention.ms=-7"], 2,
@@ -377,3 +381,29 @@ def test_producer_perf_test_draws_a_live_progress_line_on_a_terminal(cluster: An
     assert re.search(r"\r\x1b\[K\d+/150 sent, \d+ acknowledged, [\d.]+ records/sec", text)  # redrawn in place
     last = text.replace("\r\x1b[K", "\n").strip().splitlines()[-1]
     assert PRODUCER_TOTAL.fullmatch(last.strip()), last  # Kafka's line replaces it at the end
+
+
+def test_dynamic_broker_default_changes_running_logs(cluster: Any) -> None:
+    """``--entity-type brokers --entity-default``: every broker adopts the new log default at once, for topics
+    without their own override (the broker-level half of Kafka's dynamic configs)."""
+    bs, zk = cluster.bootstrap_servers, cluster.zookeeper_connect
+    pinned, follows = unique_name("pinned"), unique_name("follows")
+    create(bs, pinned, 1, configs={"segment.bytes": "1073741824"})
+    create(bs, follows, 1)
+    p = kz("configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-default", "--alter",
+           "--add-config", "log.segment.bytes=1024")
+    assert (p.returncode, p.stdout.strip()) == (0, "Completed updating config for entity: default brokers."), p.stderr
+    try:
+        d = kz("configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-default", "--describe")
+        assert d.stdout.strip() == "Configs for default brokers are log.segment.bytes=1024"
+        time.sleep(1.0)  # the brokers apply the change notification asynchronously
+        for topic in (pinned, follows):
+            assert kz("producer-perf-test", "--topic", topic, "--num-records", "200", "--record-size", "100",
+                      "--throughput", "-1", "--producer-props", "acks=all", "batch.size=200",
+                      f"bootstrap.servers={bs}").returncode == 0
+        assert len(leader_log_files(cluster, follows)) > 3  # rolled at the new default, no restart
+        assert len(leader_log_files(cluster, pinned)) == 1  # its own override still wins
+    finally:
+        r = kz("configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-default", "--alter",
+               "--delete-config", "log.segment.bytes")
+        assert r.returncode == 0, r.stderr
