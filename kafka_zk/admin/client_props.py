@@ -27,7 +27,8 @@ def _int(lo: int, hi: int = 2**63 - 1) -> Callable[[str, str], int]:
         try:
             value = int(text.strip())
         except ValueError:
-            raise PropertyError(f"{key}={text!r} is not an integer (for example {key}={max(lo, 0)})") from None
+            example = f"{key}={max(lo, 0)}"
+            raise PropertyError(f"{key}={text!r} is not an integer (for example {example})") from None
         if not lo <= value <= hi:
             raise PropertyError(f"{key}={value} is out of range (expected {lo}..{hi})")
         return value

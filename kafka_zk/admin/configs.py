@@ -1,4 +1,4 @@
-"""``kafka-zk configs``: Kafka's ``kafka-configs.sh`` for topic (and, to read, broker) configuration.
+"""``kafka-zk configs``: Kafka's ``kafka-configs.sh`` for topic and (dynamic) broker configuration.
 
 Two ways to reach the cluster, as in Kafka 2.x:
 
@@ -42,7 +42,8 @@ from kafka_zk.common.errors import KafkaError
 PROG = "kafka-zk configs"
 ENTITY_TYPES = ("topics", "brokers")
 SOURCE_NAMES = {1: "DYNAMIC_TOPIC_CONFIG", 2: "DYNAMIC_BROKER_CONFIG", 3: "DYNAMIC_DEFAULT_BROKER_CONFIG",
-                4: "STATIC_BROKER_CONFIG", 5: "DEFAULT_CONFIG", 6: "DYNAMIC_BROKER_LOGGER_CONFIG", -1: "UNKNOWN"}
+                4: "STATIC_BROKER_CONFIG", 5: "DEFAULT_CONFIG", 6: "DYNAMIC_BROKER_LOGGER_CONFIG",
+                -1: "UNKNOWN"}
 # a comma that is not inside [...] (Kafka's pattern: values like [0:1,1:2] keep their commas)
 _SPLIT_OUTSIDE_BRACKETS = re.compile(r",(?=[^\]]*(?:\[|$))")
 DEFAULT_ENTITY = "<default>"
@@ -64,11 +65,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     action.add_argument("--alter", action="store_true")
     p.add_argument("--entity-type", choices=ENTITY_TYPES, help="topics or brokers")
     p.add_argument("--entity-name", help="topic name or broker id")
-    p.add_argument("--entity-default", action="store_true", help="brokers: the cluster-wide default (<default>)")
+    p.add_argument("--entity-default", action="store_true",
+                   help="brokers: the cluster-wide default (<default>)")
     p.add_argument("--topic", help="same as --entity-type topics --entity-name T")
     p.add_argument("--add-config", metavar="K=V[,K2=V2]", help="configs to set; [a,b] keeps its commas")
     p.add_argument("--delete-config", action="append", default=[], metavar="K[,K2]", help="configs to remove")
-    p.add_argument("--all", action="store_true", help="--describe every config, not only overrides (bootstrap)")
+    p.add_argument("--all", action="store_true",
+                   help="--describe every config, not only overrides (bootstrap)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the cluster (default 30)")
     p.set_defaults(func=run)
 
@@ -84,7 +87,8 @@ def parse_add_config(text: str | None) -> dict[str, str]:
     for item in _SPLIT_OUTSIDE_BRACKETS.split(text):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--add-config {item!r} is not key=value (for example --add-config retention.ms=86400000)")
+            raise UsageError(f"--add-config {item!r} is not key=value (for example --add-config "
+                             f"retention.ms=86400000)")
         out[key.strip()] = value.replace("[", "").replace("]", "").strip()
     return out
 
@@ -124,7 +128,8 @@ def dynamic_broker_keys() -> list[str]:
     broker synonym, without log.message.format.version)."""
     from kafka_zk.log.config import BROKER_SYNONYMS
 
-    keys = set(BROKER_SYNONYMS) | {"log.retention.ms", "log.roll.ms", "log.roll.jitter.ms", "log.flush.interval.ms"}
+    keys = set(BROKER_SYNONYMS) | {"log.retention.ms", "log.roll.ms", "log.roll.jitter.ms",
+                                   "log.flush.interval.ms"}
     keys.discard("log.message.format.version")
     return sorted(keys)
 
@@ -149,7 +154,8 @@ def validate_broker_configs(configs: Mapping[str, str], deleted: Sequence[str]) 
 
 def zk_describe_line(entity_type: str, name: str, configs: Mapping[str, str]) -> str:
     """Kafka 2.x's ZooKeeper-mode describe line (``topic 'T'``; other types keep their plural name)."""
-    return f"Configs for {_entity_label(entity_type, name)} are {','.join(f'{k}={v}' for k, v in configs.items())}"
+    shown = ",".join(f"{k}={v}" for k, v in configs.items())
+    return f"Configs for {_entity_label(entity_type, name)} are {shown}"
 
 
 def _entity_label(entity_type: str, name: str) -> str:
@@ -161,14 +167,16 @@ def zk_altered_line(entity_type: str, name: str) -> str:
     return f"Completed updating config for entity: {_entity_label(entity_type, name)}."
 
 
-def bootstrap_describe_lines(entity_type: str, name: str, entries: Sequence[Any], describe_all: bool) -> list[str]:
+def bootstrap_describe_lines(entity_type: str, name: str, entries: Sequence[Any],
+                             describe_all: bool) -> list[str]:
     """Kafka's AdminClient-mode describe: a header, then ``  k=v sensitive=.. synonyms={SOURCE:k=v}``."""
     shown = [e for e in entries if describe_all or e.source in (1, 2, 3)]
     lines = [f"{'All' if describe_all else 'Dynamic'} configs for {entity_type[:-1]} {name} are:"]
     for e in shown:
         value = "" if e.value is None else e.value
         synonym = f"{SOURCE_NAMES.get(e.source, 'UNKNOWN')}:{e.name}={value}"
-        lines.append(f"  {e.name}={value} sensitive={str(bool(e.is_sensitive)).lower()} synonyms={{{synonym}}}")
+        lines.append(f"  {e.name}={value} sensitive={str(bool(e.is_sensitive)).lower()} "
+                     f"synonyms={{{synonym}}}")
     return lines
 
 
@@ -193,7 +201,8 @@ def _check(args: argparse.Namespace) -> tuple[str, str | None, dict[str, str], l
     delete = parse_delete_config(args.delete_config)
     if args.alter:
         if name is None:
-            raise UsageError(f"an entity name must be specified with --alter of {entity_type} (--entity-name N"
+            raise UsageError(f"an entity name must be specified with --alter of {entity_type} "
+                             f"(--entity-name N"
                              f"{' or --entity-default' if entity_type == 'brokers' else ''})")
         if not add and not delete:
             raise UsageError("At least one of --add-config or --delete-config must be specified with --alter")
@@ -216,7 +225,8 @@ def _check(args: argparse.Namespace) -> tuple[str, str | None, dict[str, str], l
         try:
             int(name)
         except ValueError:
-            raise UsageError(f"The entity name for brokers must be a valid integer broker id, found: {name}") from None
+            raise UsageError(f"The entity name for brokers must be a valid integer broker id, found: {name}"
+                             ) from None
     if args.all and not args.bootstrap_server:
         raise UsageError("--bootstrap-server must be specified for --all")
     return entity_type, name, add, delete
@@ -249,7 +259,8 @@ def _run_zookeeper(zookeeper: str, args: argparse.Namespace, entity_type: str, n
 
     quiet_kazoo()
     try:
-        zk = KafkaZkClient(zookeeper, session_timeout_ms=10000, connection_timeout_ms=int(args.timeout * 1000),
+        zk = KafkaZkClient(zookeeper, session_timeout_ms=10000,
+                           connection_timeout_ms=int(args.timeout * 1000),
                            create_chroot=False)
     except ValueError as e:
         raise UsageError(f"--zookeeper: {e}") from None

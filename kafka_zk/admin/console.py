@@ -1,7 +1,8 @@
 """``kafka-zk console-producer`` / ``kafka-zk console-consumer``: Kafka's console tools, with Kafka's flags.
 
 One implementation serves these commands and the older ``kafka-zk produce`` / ``consume`` spellings
-(:mod:`kafka_zk.admin.produce_consume` maps their flags onto :class:`ProduceOptions` / :class:`ConsumeOptions`).
+(:mod:`kafka_zk.admin.produce_consume` maps their flags onto :class:`ProduceOptions` /
+:class:`ConsumeOptions`).
 
 Producer: each line of stdin becomes one record (:class:`~kafka_zk.admin.message_format.LineReader`:
 ``--property parse.key=true --property key.separator=:``). Keyed records go to ``murmur2(key) mod
@@ -90,7 +91,8 @@ def describe_error(e: BaseException) -> str:
 
 
 def client_errors() -> tuple[type[BaseException], ...]:
-    from kafka_zk.client.errors import IncompatibleBrokerVersion, KafkaConnectionError, KafkaRequestTimeoutError
+    from kafka_zk.client.errors import (IncompatibleBrokerVersion, KafkaConnectionError,
+                                        KafkaRequestTimeoutError)
     return KafkaConnectionError, KafkaRequestTimeoutError, IncompatibleBrokerVersion, KafkaError
 
 
@@ -101,38 +103,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("console-producer", help="send stdin lines as records (kafka-console-producer)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bootstrap-server", metavar="HOST:PORT[,...]")
-    p.add_argument("--broker-list", metavar="HOST:PORT[,...]", help="deprecated spelling of --bootstrap-server")
+    p.add_argument("--broker-list", metavar="HOST:PORT[,...]",
+                   help="deprecated spelling of --bootstrap-server")
     p.add_argument("--topic", required=True)
     p.add_argument("--property", action="append", default=[], metavar="K=V",
                    help="line reader: parse.key, key.separator, ignore.error")
     p.add_argument("--producer-property", action="append", default=[], metavar="K=V",
                    help="producer setting, e.g. acks=all (wins over --producer.config)")
-    p.add_argument("--producer.config", dest="producer_config", metavar="FILE", help="producer .properties file")
-    p.add_argument("--request-required-acks", default="1", metavar="ACKS", help="acks: 0, 1, -1/all (default 1)")
+    p.add_argument("--producer.config", dest="producer_config", metavar="FILE",
+                   help="producer .properties file")
+    p.add_argument("--request-required-acks", default="1", metavar="ACKS",
+                   help="acks: 0, 1, -1/all (default 1)")
     p.add_argument("--compression-codec", nargs="?", const="gzip", metavar="CODEC",
                    help="none, gzip (when given alone), snappy, lz4, zstd")
-    p.add_argument("--timeout", type=int, default=1000, metavar="MS", help="linger.ms (default 1000, as Kafka)")
-    p.add_argument("--request-timeout-ms", type=int, default=1500, metavar="MS", help="default 1500, as Kafka")
+    p.add_argument("--timeout", type=int, default=1000, metavar="MS",
+                   help="linger.ms (default 1000, as Kafka)")
+    p.add_argument("--request-timeout-ms", type=int, default=1500, metavar="MS",
+                   help="default 1500, as Kafka")
     p.add_argument("--max-block-ms", type=int, default=60000, metavar="MS")
-    p.add_argument("--sync", action="store_true", help="wait for each record's acknowledgement before the next")
+    p.add_argument("--sync", action="store_true",
+                   help="wait for each record's acknowledgement before the next")
     p.set_defaults(func=run_console_producer)
 
     c = subparsers.add_parser("console-consumer", help="print a topic's records (kafka-console-consumer)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--bootstrap-server", required=True, metavar="HOST:PORT[,...]")
     c.add_argument("--topic", required=True)
-    c.add_argument("--from-beginning", action="store_true", help="start at the earliest offset (default: the end)")
+    c.add_argument("--from-beginning", action="store_true",
+                   help="start at the earliest offset (default: the end)")
     c.add_argument("--partition", type=int, help="read only this partition")
-    c.add_argument("--offset", help="with --partition: a non-negative offset, earliest or latest (default latest)")
+    c.add_argument("--offset",
+                   help="with --partition: a non-negative offset, earliest or latest (default latest)")
     c.add_argument("--group", help="start from, and commit to, this group's offsets")
     c.add_argument("--max-messages", type=int, help="exit after this many records")
     c.add_argument("--timeout-ms", type=int, help="exit when no record arrives for this long")
     c.add_argument("--property", action="append", default=[], metavar="K=V",
-                   help="formatter: print.key, print.timestamp, print.partition, print.offset, print.headers, "
+                   help="formatter: print.key, print.timestamp, print.partition, print.offset, "
+                        "print.headers, "
                         "print.value, key.separator, line.separator, headers.separator, null.literal")
     c.add_argument("--consumer-property", action="append", default=[], metavar="K=V",
                    help="consumer setting, e.g. fetch.max.wait.ms=100 (wins over --consumer.config)")
-    c.add_argument("--consumer.config", dest="consumer_config", metavar="FILE", help="consumer .properties file")
+    c.add_argument("--consumer.config", dest="consumer_config", metavar="FILE",
+                   help="consumer .properties file")
     c.set_defaults(func=run_console_consumer)
 
 
@@ -194,7 +206,8 @@ def consumer_options(args: argparse.Namespace) -> ConsumeOptions:
     bootstrap = kwargs.pop("bootstrap_servers", args.bootstrap_server)
     kwargs.setdefault("client_id", "console-consumer")
     formatter = MessageFormatter.from_properties(parse_assignments(args.property, "--property"))
-    return ConsumeOptions(bootstrap, args.topic, formatter, kwargs, args.partition, offset, args.from_beginning,
+    return ConsumeOptions(bootstrap, args.topic, formatter, kwargs, args.partition, offset,
+                          args.from_beginning,
                           group, args.max_messages, args.timeout_ms)
 
 

@@ -395,7 +395,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--bootstrap-server", metavar="HOST:PORT[,HOST:PORT]", help="brokers to connect to")
     where.add_argument("--zookeeper", metavar="HOST:PORT[/CHROOT]",
-                       help="groups with ZooKeeper-stored (v0) offsets: --list, --describe (kafka_zk.admin.zk_groups)")
+                       help="groups with ZooKeeper-stored (v0) offsets: --list, --describe")
     action = p.add_mutually_exclusive_group(required=True)
     action.add_argument("--list", action="store_true", help="list all consumer groups")
     action.add_argument("--describe", action="store_true", help="describe a group (offsets and lag by default)")

@@ -1,4 +1,4 @@
-"""``kafka-zk dump-log --files F[,F...]``: Kafka's ``kafka-dump-log.sh`` (``DumpLogSegments``) for our segments.
+"""``kafka-zk dump-log --files F[,F...]``: Kafka's ``kafka-dump-log.sh`` (DumpLogSegments) for our segments.
 
 Our segment files are Kafka's byte for byte (``docs/storage.md``), so the tool reads them the way Kafka's
 does and prints the same lines, letting a reader hold our output next to Kafka's:
@@ -29,6 +29,7 @@ arguments, 1 a file that cannot be read.
 from __future__ import annotations
 
 import argparse
+import functools
 import mmap
 import os
 import struct
@@ -123,7 +124,8 @@ def record_lines(batch: RecordBatchView, position: int, print_data: bool) -> Ite
         sequence = -1 if h.base_sequence < 0 else h.base_sequence + (r.offset - h.base_offset)
         line = (f"{RECORD_INDENT} offset: {r.offset} isValid: true crc: null keySize: {key_size} "
                 f"valueSize: {value_size} {ts_name}: {r.timestamp} baseOffset: {h.base_offset} "
-                f"lastOffset: {last_offset} baseSequence: {h.base_sequence} lastSequence: {batch.last_sequence} "
+                f"lastOffset: {last_offset} baseSequence: {h.base_sequence} "
+                f"lastSequence: {batch.last_sequence} "
                 f"producerEpoch: {h.producer_epoch} partitionLeaderEpoch: {h.partition_leader_epoch} "
                 f"batchSize: {batch.size_in_bytes} magic: {h.magic} "
                 f"compressType: {CompressionType(batch.compression_type).name} position: {position} "
@@ -132,7 +134,8 @@ def record_lines(batch: RecordBatchView, position: int, print_data: bool) -> Ite
             _version, type_id = struct.unpack_from(">hh", r.key, 0)
             if type_id in (0, 1) and r.value is not None and len(r.value) >= 6:
                 coordinator_epoch = struct.unpack_from(">i", r.value, 2)[0]
-                line += f" endTxnMarker: {'ABORT' if type_id == 0 else 'COMMIT'} coordinatorEpoch: {coordinator_epoch}"
+                marker = "ABORT" if type_id == 0 else "COMMIT"
+                line += f" endTxnMarker: {marker} coordinatorEpoch: {coordinator_epoch}"
             else:
                 line += f" controlType: UNKNOWN({type_id})"
         if print_data and not batch.is_control_batch:
@@ -277,7 +280,8 @@ def sanity_check_index(name: str, base_offset: int, index: bytes | memoryview, l
             return f"Corrupt index found, index file ({name}) has non-zero size but the last offset is " \
                    f"{entries[-1][0]} which is less than the base offset {base_offset}."
         if any(pos > log_size for _o, pos in entries):
-            return f"Corrupt index found, index file ({name}) points past the end of its log ({log_size} bytes)."
+            return (f"Corrupt index found, index file ({name}) points past the end of its log "
+                    f"({log_size} bytes).")
     return None
 
 
@@ -290,8 +294,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--files", required=True, metavar="FILE[,FILE...]",
                    help="comma-separated .log, .index and .timeindex files")
     p.add_argument("--print-data-log", action="store_true", help="print each record's key and payload")
-    p.add_argument("--deep-iteration", action="store_true", help="print every record (implied by --print-data-log)")
-    p.add_argument("--verify-index-only", action="store_true", help="verify index files without printing entries")
+    p.add_argument("--deep-iteration", action="store_true",
+                   help="print every record (implied by --print-data-log)")
+    p.add_argument("--verify-index-only", action="store_true",
+                   help="verify index files without printing entries")
     p.add_argument("--index-sanity-check", action="store_true",
                    help="only run the index check a broker runs at startup")
     p.set_defaults(func=run)
@@ -315,6 +321,12 @@ class _Mapped:
         except BufferError:  # a batch view still points into the map; the process exits soon anyway
             pass
         self._f.close()
+
+
+def _open_into(opened: list[_Mapped], path: str) -> memoryview | bytes:
+    m = _Mapped(path)
+    opened.append(m)
+    return m.data
 
 
 def _sibling(path: str, suffix: str) -> str:
@@ -348,16 +360,14 @@ def _run(args: argparse.Namespace) -> int:
             print(f"Ignoring unknown file {path}", file=sys.stderr)
             continue
         if base_offset < 0:
-            print(f"{PROG}: error: {path}: a segment file is named <20-digit base offset>{suffix}", file=sys.stderr)
+            print(f"{PROG}: error: {path}: a segment file is named <20-digit base offset>{suffix}",
+                  file=sys.stderr)
             code = 2
             continue
         print(f"Dumping {path}")
         opened: list[_Mapped] = []
+        open_ = functools.partial(_open_into, opened)
         try:
-            def open_(p: str) -> memoryview | bytes:
-                m = _Mapped(p)
-                opened.append(m)
-                return m.data
             if suffix == ".log":
                 dump_log(os.path.abspath(path), base_offset, open_(path), args.print_data_log,
                          args.deep_iteration or args.print_data_log, out, problems)
@@ -371,10 +381,12 @@ def _run(args: argparse.Namespace) -> int:
                 continue
             log = open_(log_path)
             if suffix == ".index":
-                dump_index(os.path.abspath(path), base_offset, data, log, args.verify_index_only, out, problems)
+                dump_index(os.path.abspath(path), base_offset, data, log, args.verify_index_only, out,
+                           problems)
             else:
-                dump_time_index(os.path.abspath(path), base_offset, data, open_(_sibling(path, ".index")), log,
-                                args.verify_index_only, out, problems)
+                index = open_(_sibling(path, ".index"))
+                dump_time_index(os.path.abspath(path), base_offset, data, index, log, args.verify_index_only,
+                                out, problems)
         except BrokenPipeError:
             raise
         except OSError as e:

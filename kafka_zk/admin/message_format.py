@@ -25,7 +25,8 @@ from typing import Iterable, Mapping, Sequence
 Header = tuple[str, bytes | None]
 
 FORMATTER_PROPERTIES = ("print.timestamp", "print.key", "print.value", "print.partition", "print.offset",
-                        "print.headers", "key.separator", "line.separator", "headers.separator", "null.literal")
+                        "print.headers", "key.separator", "line.separator", "headers.separator",
+                        "null.literal")
 READER_PROPERTIES = ("parse.key", "key.separator", "ignore.error")
 TIMESTAMP_TYPES = {0: "CreateTime", 1: "LogAppendTime"}
 
@@ -92,7 +93,8 @@ class MessageFormatter:
             print_offset=_bool(props, "print.offset", d.print_offset),
             print_headers=_bool(props, "print.headers", d.print_headers),
             key_separator=_unescape(props["key.separator"]) if "key.separator" in props else d.key_separator,
-            line_separator=_unescape(props["line.separator"]) if "line.separator" in props else d.line_separator,
+            line_separator=(_unescape(props["line.separator"]) if "line.separator" in props
+                            else d.line_separator),
             headers_separator=(_unescape(props["headers.separator"]) if "headers.separator" in props
                                else d.headers_separator),
             null_literal=props["null.literal"].encode("utf-8") if "null.literal" in props else d.null_literal,
@@ -103,7 +105,8 @@ class MessageFormatter:
         columns: list[bytes] = []
         if self.print_timestamp:
             name = TIMESTAMP_TYPES.get(timestamp_type)
-            columns.append(b"NO_TIMESTAMP" if name is None or timestamp < 0 else f"{name}:{timestamp}".encode())
+            no_timestamp = name is None or timestamp < 0
+            columns.append(b"NO_TIMESTAMP" if no_timestamp else f"{name}:{timestamp}".encode())
         if self.print_partition:
             columns.append(f"Partition:{partition}".encode())
         if self.print_offset:

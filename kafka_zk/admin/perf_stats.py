@@ -166,6 +166,7 @@ def consumer_progress_line(bytes_read: int, last_bytes: int, messages: int, last
     fetch_ms = end_ms - start_ms - join_ms
     fetch_mb_s = 1000.0 * interval_mb / fetch_ms if fetch_ms > 0 else 0.0
     fetch_msg_s = 1000.0 * (messages - last_messages) / fetch_ms if fetch_ms > 0 else 0.0
-    return (f"{format_date(end_ms)}, 0, {bytes_read / MB:.4f}, {1000.0 * interval_mb / elapsed:.4f}, {messages}, "
+    return (f"{format_date(end_ms)}, 0, {bytes_read / MB:.4f}, {1000.0 * interval_mb / elapsed:.4f}, "
+            f"{messages}, "
             f"{(messages - last_messages) / elapsed * 1000.0:.4f}, {join_ms}, {fetch_ms}, {fetch_mb_s:.4f}, "
             f"{fetch_msg_s:.4f}")

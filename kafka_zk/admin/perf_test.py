@@ -76,27 +76,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--topic", required=True)
     p.add_argument("--num-records", type=int, required=True, metavar="N")
     p.add_argument("--record-size", type=int, metavar="BYTES")
-    p.add_argument("--payload-file", metavar="FILE", help="UTF-8 text; records are its pieces, picked at random")
-    p.add_argument("--payload-delimiter", default="\\n", metavar="DELIM", help="splits --payload-file (default \\n)")
+    p.add_argument("--payload-file", metavar="FILE",
+                   help="UTF-8 text; records are its pieces, picked at random")
+    p.add_argument("--payload-delimiter", default="\\n", metavar="DELIM",
+                   help="splits --payload-file (default \\n)")
     p.add_argument("--throughput", type=int, required=True, metavar="RECORDS_PER_SEC", help="-1: no limit")
-    p.add_argument("--producer-props", nargs="+", default=[], metavar="K=V", help="e.g. acks=1 bootstrap.servers=B")
+    p.add_argument("--producer-props", nargs="+", default=[], metavar="K=V",
+                   help="e.g. acks=1 bootstrap.servers=B")
     p.add_argument("--producer.config", dest="producer_config", metavar="FILE")
     p.set_defaults(func=run_producer_perf)
 
-    c = subparsers.add_parser("consumer-perf-test", help="measure consume throughput (kafka-consumer-perf-test)",
+    c = subparsers.add_parser("consumer-perf-test",
+                              help="measure consume throughput (kafka-consumer-perf-test)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--bootstrap-server", metavar="HOST:PORT[,...]")
-    c.add_argument("--broker-list", metavar="HOST:PORT[,...]", help="deprecated spelling of --bootstrap-server")
+    c.add_argument("--broker-list", metavar="HOST:PORT[,...]",
+                   help="deprecated spelling of --bootstrap-server")
     c.add_argument("--topic", required=True)
     c.add_argument("--messages", type=int, required=True, metavar="N", help="records to read")
     c.add_argument("--group", help="start from this group's committed offsets")
-    c.add_argument("--fetch-size", type=int, default=1024 * 1024, metavar="BYTES", help="max.partition.fetch.bytes")
-    c.add_argument("--from-latest", action="store_true", help="start at the end where there is no committed offset")
+    c.add_argument("--fetch-size", type=int, default=1024 * 1024, metavar="BYTES",
+                   help="max.partition.fetch.bytes")
+    c.add_argument("--from-latest", action="store_true",
+                   help="start at the end where there is no committed offset")
     c.add_argument("--consumer.config", dest="consumer_config", metavar="FILE")
     c.add_argument("--show-detailed-stats", action="store_true", help="a row per --reporting-interval")
     c.add_argument("--reporting-interval", type=int, default=5000, metavar="MS")
     c.add_argument("--hide-header", action="store_true")
-    c.add_argument("--timeout", type=int, default=10000, metavar="MS", help="max time between records (10000)")
+    c.add_argument("--timeout", type=int, default=10000, metavar="MS",
+                   help="max time between records (10000)")
     c.add_argument("--threads", type=int, help="deprecated and ignored (as in Kafka)")
     c.add_argument("--num-fetch-threads", type=int, help="deprecated and ignored (as in Kafka)")
     c.set_defaults(func=run_consumer_perf)
@@ -121,7 +129,8 @@ def _payloads(args: argparse.Namespace) -> list[bytes]:
     delimiter = "\n" if args.payload_delimiter == "\\n" else args.payload_delimiter
     pieces = [p.encode("utf-8") for p in text.split(delimiter) if p]
     if not pieces:
-        raise PropertyError(f"--payload-file {args.payload_file} is empty (expected text split by the delimiter)")
+        raise PropertyError(f"--payload-file {args.payload_file} is empty (expected text split by the "
+                            f"delimiter)")
     return pieces
 
 
@@ -171,7 +180,7 @@ async def producer_perf(bootstrap: str, kwargs: dict[str, Any], topic: str, num_
     sent = 0
     try:
         await producer.start()
-        await producer.partitions_for(topic)  # metadata first: Kafka's test also waits for it on the first send
+        await producer.partitions_for(topic)  # metadata first (Kafka's test waits for it on the first send)
         stats = ProducerStats(num_records)
         throttler = ThroughputThrottler(throughput, stats.start)
         last_progress = time.monotonic()
@@ -180,7 +189,8 @@ async def producer_perf(bootstrap: str, kwargs: dict[str, Any], topic: str, num_
             def done(fut: asyncio.Future[Any]) -> None:
                 now = _now_ms()
                 if fut.cancelled() or fut.exception() is not None:
-                    text = "cancelled" if fut.cancelled() else describe_error(fut.exception())  # type: ignore[arg-type]
+                    exc = None if fut.cancelled() else fut.exception()
+                    text = "cancelled" if exc is None else describe_error(exc)
                     if text not in failures:
                         print(f"{PRODUCER_PERF}: error: {text}", file=sys.stderr)
                     failures[text] = failures.get(text, 0) + 1
@@ -220,12 +230,14 @@ def run_consumer_perf(args: argparse.Namespace) -> int:
     bootstrap = args.bootstrap_server or args.broker_list
     try:
         if not bootstrap:
-            raise PropertyError("--bootstrap-server is required (for example --bootstrap-server 127.0.0.1:9092)")
+            raise PropertyError("--bootstrap-server is required (for example --bootstrap-server "
+                                "127.0.0.1:9092)")
         if args.messages < 1:
             raise PropertyError(f"--messages must be at least 1, got {args.messages}")
         if args.reporting_interval <= 0:
             raise PropertyError("Reporting interval must be greater than 0.")
-        props = read_properties_file(args.consumer_config, "--consumer.config") if args.consumer_config else {}
+        props = read_properties_file(args.consumer_config,
+                                     "--consumer.config") if args.consumer_config else {}
         kwargs = client_kwargs(props, CONSUMER_KEYS, "--consumer.config")
     except PropertyError as e:
         return error(CONSUMER_PERF, str(e), 2)
@@ -236,7 +248,8 @@ def run_consumer_perf(args: argparse.Namespace) -> int:
     kwargs.setdefault("auto_offset_reset", "latest" if args.from_latest else "earliest")
     kwargs.setdefault("max_partition_fetch_bytes", args.fetch_size)
     if args.threads is not None or args.num_fetch_threads is not None:
-        print("WARNING: option [threads] and [num-fetch-threads] have been deprecated and will be ignored by the test")
+        print("WARNING: option [threads] and [num-fetch-threads] have been deprecated and will be ignored "
+              "by the test")
     if not args.hide_header:
         print(consumer_header(args.show_detailed_stats), flush=True)
     try:
@@ -250,7 +263,8 @@ def run_consumer_perf(args: argparse.Namespace) -> int:
     return 0
 
 
-async def consumer_perf(bootstrap: str, group: str | None, kwargs: dict[str, Any], args: argparse.Namespace) -> None:
+async def consumer_perf(bootstrap: str, group: str | None, kwargs: dict[str, Any],
+                        args: argparse.Namespace) -> None:
     from kafka_zk.client.consumer import Consumer
     from kafka_zk.common.tp import TopicPartition
 
@@ -273,7 +287,7 @@ async def consumer_perf(bootstrap: str, group: str | None, kwargs: dict[str, Any
                 last_consumed = now
             for r in records:
                 messages += 1
-                bytes_read += (len(r.key) if r.key is not None else 0) + (len(r.value) if r.value is not None else 0)
+                bytes_read += len(r.key or b"") + len(r.value or b"")
             if records and now - last_report >= args.reporting_interval:
                 if args.show_detailed_stats:
                     live.println(consumer_progress_line(bytes_read, last_bytes, messages, last_messages,
@@ -291,6 +305,7 @@ async def consumer_perf(bootstrap: str, group: str | None, kwargs: dict[str, Any
         await consumer.close()
     if messages < args.messages:
         live.println(f"WARNING: Exiting before consuming the expected number of messages: timeout "
-                     f"({args.timeout} ms) exceeded. You can use the --timeout option to increase the timeout.")
+                     f"({args.timeout} ms) exceeded. You can use the --timeout option to increase the "
+                     f"timeout.")
     if not args.show_detailed_stats:
         live.println(consumer_total_line(start_ms, end_ms, bytes_read, messages, join_ms))

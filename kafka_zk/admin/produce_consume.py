@@ -1,4 +1,4 @@
-"""``kafka-zk produce`` / ``kafka-zk consume``: the short spellings of ``console-producer`` / ``console-consumer``.
+"""``kafka-zk produce`` / ``consume``: the short spellings of ``console-producer`` / ``console-consumer``.
 
 They run the same code (:mod:`kafka_zk.admin.console`) with the short flags they always had, mapped to
 Kafka's: ``--key-separator SEP`` = ``--property parse.key=true --property key.separator=SEP`` (producer) or
@@ -38,14 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--bootstrap-server", required=True, metavar="HOST:PORT[,...]")
     c.add_argument("--topic", required=True)
-    c.add_argument("--from-beginning", action="store_true", help="start at the earliest offset (default: the end)")
+    c.add_argument("--from-beginning", action="store_true",
+                   help="start at the earliest offset (default: the end)")
     c.add_argument("--partition", type=int, help="read only this partition")
     c.add_argument("--offset", type=int, help="start at this offset (with --partition)")
     c.add_argument("--max-messages", type=int, help="exit after this many records")
     c.add_argument("--timeout-ms", type=int, help="exit when no record arrives for this long")
     c.add_argument("--group", help="start from, and commit to, this group's offsets")
     c.add_argument("--print-key", action="store_true", help="print KEY<SEP>VALUE")
-    c.add_argument("--key-separator", default="\t", metavar="SEP", help="separator for --print-key (default TAB)")
+    c.add_argument("--key-separator", default="\t", metavar="SEP",
+                   help="separator for --print-key (default TAB)")
     c.set_defaults(func=run_consume)
 
 
@@ -76,7 +78,8 @@ def run_consume(args: argparse.Namespace) -> int:
     if args.partition is not None and args.partition < 0:
         return error(CONSUME, f"--partition must be >= 0, got {args.partition}", 2)
     formatter = MessageFormatter(print_key=args.print_key, key_separator=args.key_separator.encode("utf-8"))
-    opts = ConsumeOptions(args.bootstrap_server, args.topic, formatter, {"client_id": "kafka-zk-console-consumer"},
+    opts = ConsumeOptions(args.bootstrap_server, args.topic, formatter,
+                          {"client_id": "kafka-zk-console-consumer"},
                           args.partition, args.offset, args.from_beginning, args.group, args.max_messages,
                           args.timeout_ms, prog=CONSUME)
     return consume(opts)

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 MISSING = "-"
-NOTE = "Note: This will only show information about consumers that use ZooKeeper (not those using the Java consumer API)."
+NOTE = ("Note: This will only show information about consumers that use ZooKeeper "
+        "(not those using the Java consumer API).")
 
 
 class GroupError(Exception):
@@ -82,7 +83,8 @@ def collect(zk: Any, group: str) -> tuple[list[tuple[str, int]], dict[tuple[str,
     from zk_layout import paths
 
     base = paths.consumer_group_path(group)
-    topics = sorted(set(zk.get_children(f"{base}/offsets") or []) | set(zk.get_children(f"{base}/owners") or []))
+    with_offsets = zk.get_children(f"{base}/offsets") or []
+    topics = sorted(set(with_offsets) | set(zk.get_children(f"{base}/owners") or []))
     assignments = zk.get_topic_assignments(topics)
     tps: list[tuple[str, int]] = []
     for topic in topics:
@@ -109,7 +111,8 @@ def bootstrap_from_registrations(zk: Any) -> str:
     return ",".join(endpoints)
 
 
-async def log_end_offsets(bootstrap: str, tps: Sequence[tuple[str, int]], timeout_s: float) -> dict[tuple[str, int], int]:
+async def log_end_offsets(bootstrap: str, tps: Sequence[tuple[str, int]],
+                          timeout_s: float) -> dict[tuple[str, int], int]:
     from kafka_zk.client.consumer import Consumer
     from kafka_zk.common.tp import TopicPartition
 
@@ -130,7 +133,8 @@ def run(args: Any) -> int:
 
     quiet_kazoo()
     try:
-        zk = KafkaZkClient(args.zookeeper, session_timeout_ms=10000, connection_timeout_ms=int(args.timeout * 1000),
+        zk = KafkaZkClient(args.zookeeper, session_timeout_ms=10000,
+                           connection_timeout_ms=int(args.timeout * 1000),
                            create_chroot=False)
     except ValueError as e:
         print(f"kafka-zk consumer-groups: error: --zookeeper: {e}", file=sys.stderr)
@@ -163,7 +167,8 @@ def run(args: Any) -> int:
         return 1
     except Exception as e:  # kazoo's and the client's connection errors, one line
         name = type(e).__module__
-        if name.startswith("kazoo") or name.startswith("kafka_zk.client") or isinstance(e, (OSError, TimeoutError)):
+        if name.startswith("kazoo") or name.startswith("kafka_zk.client") or isinstance(e, (OSError,
+                                                                                            TimeoutError)):
             print(f"Error: {type(e).__name__}: {e}", file=sys.stderr)
             return 1
         raise

@@ -38,7 +38,8 @@ def cluster(zk_connect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def kz(*argv: str, stdin: bytes = b"", timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    p = subprocess.run([sys.executable, "-m", "kafka_zk", *argv], input=stdin, capture_output=True, timeout=timeout)
+    p = subprocess.run([sys.executable, "-m", "kafka_zk", *argv], input=stdin, capture_output=True,
+                       timeout=timeout)
     return subprocess.CompletedProcess(p.args, p.returncode, p.stdout.decode("utf-8", "replace"),
                                        p.stderr.decode("utf-8", "replace"))
 
@@ -76,10 +77,13 @@ def test_console_round_trip_with_kafkas_properties(cluster: Any) -> None:
     lines = [f"user{i % 4}:event {i} \u2713" for i in range(12)]
     before = int(time.time() * 1000)
     p = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
-           "--property", "key.separator=:", "--producer-property", "acks=all", stdin="\n".join(lines).encode())
+           "--property", "key.separator=:", "--producer-property", "acks=all",
+           stdin="\n".join(lines).encode())
     assert (p.returncode, p.stderr) == (0, "")
-    c = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--from-beginning", "--max-messages", "12",
-           "--property", "print.key=true", "--property", "print.timestamp=true", "--property", "print.partition=true",
+    c = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--from-beginning",
+           "--max-messages", "12",
+           "--property", "print.key=true", "--property", "print.timestamp=true", "--property",
+           "print.partition=true",
            "--property", "print.offset=true", "--property", "key.separator=|")
     assert c.returncode == 0, c.stderr
     assert c.stderr.strip() == "Processed a total of 12 messages"
@@ -102,9 +106,11 @@ def test_console_consumer_partition_offset_and_group(cluster: Any) -> None:
     create(bs, topic, 1)
     assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic,
               stdin=b"".join(b"m%d\n" % i for i in range(10))).returncode == 0
-    c = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--partition", "0", "--offset", "7",
+    c = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--partition", "0", "--offset",
+           "7",
            "--timeout-ms", "3000")
-    assert (c.stdout.splitlines(), c.stderr.strip()) == (["m7", "m8", "m9"], "Processed a total of 3 messages")
+    assert (c.stdout.splitlines(), c.stderr.strip()) == (["m7", "m8", "m9"],
+                                                         "Processed a total of 3 messages")
     earliest = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--partition", "0",
                   "--offset", "earliest", "--max-messages", "2")
     assert earliest.stdout.splitlines() == ["m0", "m1"]
@@ -112,18 +118,22 @@ def test_console_consumer_partition_offset_and_group(cluster: Any) -> None:
                 "--offset", "latest", "--timeout-ms", "1500")
     assert latest.stdout == "" and latest.returncode == 0
     group = unique_name("g")
-    first = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--group", group, "--from-beginning",
+    first = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--group", group,
+               "--from-beginning",
                "--max-messages", "4", "--consumer-property", "fetch.max.wait.ms=100")
     assert first.stdout.splitlines() == ["m0", "m1", "m2", "m3"]
-    rest = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--group", group, "--timeout-ms", "3000")
+    rest = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--group", group,
+              "--timeout-ms", "3000")
     assert rest.stdout.splitlines() == [f"m{i}" for i in range(4, 10)]  # resumes from the group's commit
 
 
 def test_console_tools_refuse_bad_arguments_in_one_line(cluster: Any) -> None:
     bs = cluster.bootstrap_servers
     cases = [
-        (["console-consumer", "--bootstrap-server", bs, "--topic", "t", "--offset", "5"], "The partition is required"),
-        (["console-consumer", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset", "soon"],
+        (["console-consumer", "--bootstrap-server", bs, "--topic", "t", "--offset", "5"],
+         "The partition is required"),
+        (["console-consumer", "--bootstrap-server", bs, "--topic", "t", "--partition", "0", "--offset",
+          "soon"],
          "Valid values are 'earliest', 'latest', or a non-negative long"),
         (["console-consumer", "--bootstrap-server", bs, "--topic", "t", "--group", "g", "--partition", "0"],
          "Options group and partition cannot be specified together"),
@@ -136,7 +146,8 @@ def test_console_tools_refuse_bad_arguments_in_one_line(cluster: Any) -> None:
     ]
     for argv, expected in cases:
         p = kz(*argv)
-        assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and expected in p.stderr, (argv, p.stderr)
+        assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and expected in p.stderr, (argv,
+                                                                                                p.stderr)
 
 
 def test_console_producer_stops_at_a_line_without_key_and_keeps_earlier_ones(cluster: Any) -> None:
@@ -146,7 +157,8 @@ def test_console_producer_stops_at_a_line_without_key_and_keeps_earlier_ones(clu
            "--property", "key.separator=:", stdin=b"a:1\nb:2\nbroken\nc:3\n")
     assert p.returncode == 1 and "No key found on line 3: 'broken'" in p.stderr
     wait_offsets(bs, topic, 1, {0: 2})
-    lenient = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+    lenient = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property",
+                 "parse.key=true",
                  "--property", "key.separator=:", "--property", "ignore.error=true", stdin=b"broken\n")
     assert lenient.returncode == 0
     wait_offsets(bs, topic, 1, {0: 3})
@@ -154,8 +166,10 @@ def test_console_producer_stops_at_a_line_without_key_and_keeps_earlier_ones(clu
 
 # ------------------------------------------------------------------------------------- perf tests
 
-PRODUCER_TOTAL = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, "
-                            r"([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th\.")
+PRODUCER_TOTAL = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg "
+                            r"latency, "
+                            r"([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) "
+                            r"ms 99.9th\.")
 
 
 def test_producer_perf_test_prints_kafkas_lines_and_sends_the_records(cluster: Any) -> None:
@@ -170,7 +184,7 @@ def test_producer_perf_test_prints_kafkas_lines_and_sends_the_records(cluster: A
     assert int(m[1]) == 5000
     p50, p95, p99, p999, max_ms = int(m[6]), int(m[7]), int(m[8]), int(m[9]), float(m[5])
     assert p50 <= p95 <= p99 <= p999 <= max_ms
-    assert abs(float(m[3]) - float(m[2]) * 100 / 1048576) < 0.02  # MB/sec is records/sec times the record size
+    assert abs(float(m[3]) - float(m[2]) * 100 / 1048576) < 0.02  # MB/sec = records/sec x record size
     assert "\x1b[K" not in p.stdout  # no live progress line when stdout is a pipe
     wait_offsets(bs, topic, 3, 5000)
 
@@ -191,7 +205,8 @@ def test_producer_perf_test_throttles_to_the_target(cluster: Any) -> None:
 
 
 def test_producer_perf_test_argument_errors(cluster: Any) -> None:
-    p = kz("producer-perf-test", "--topic", "t", "--num-records", "10", "--record-size", "10", "--throughput", "-1")
+    p = kz("producer-perf-test", "--topic", "t", "--num-records", "10", "--record-size", "10",
+           "--throughput", "-1")
     assert p.returncode == 2 and "Either --producer-props or --producer.config must be specified" in p.stderr
     p = kz("producer-perf-test", "--topic", "t", "--num-records", "10", "--throughput", "-1",
            "--producer-props", f"bootstrap.servers={cluster.bootstrap_servers}")
@@ -214,7 +229,8 @@ def test_consumer_perf_test_csv(cluster: Any) -> None:
     short = kz("consumer-perf-test", "--bootstrap-server", bs, "--topic", topic, "--messages", "2500",
                "--timeout", "1500", "--hide-header")
     out = short.stdout.splitlines()
-    assert out[0].startswith("WARNING: Exiting before consuming the expected number of messages: timeout (1500 ms)")
+    assert out[0].startswith("WARNING: Exiting before consuming the expected number of messages: timeout "
+                             "(1500 ms)")
     assert out[1].split(", ")[4] == "2000"
 
 
@@ -235,7 +251,8 @@ def test_configs_through_zookeeper_apply_live(cluster: Any) -> None:
     create(bs, topic, 1)
     p = kz("configs", "--zookeeper", zk, "--entity-type", "topics", "--entity-name", topic, "--alter",
            "--add-config", "segment.bytes=1024,cleanup.policy=delete,retention.ms=3600000")
-    assert (p.returncode, p.stdout.strip()) == (0, f"Completed updating config for entity: topic '{topic}'."), p.stderr
+    done = f"Completed updating config for entity: topic '{topic}'."
+    assert (p.returncode, p.stdout.strip()) == (0, done), p.stderr
     d = kz("configs", "--zookeeper", zk, "--entity-type", "topics", "--entity-name", topic, "--describe")
     assert d.stdout.strip() == (f"Configs for topic '{topic}' are segment.bytes=1024,cleanup.policy=delete,"
                                 f"retention.ms=3600000")
@@ -243,7 +260,8 @@ def test_configs_through_zookeeper_apply_live(cluster: Any) -> None:
     assert kz("producer-perf-test", "--topic", topic, "--num-records", "200", "--record-size", "100",
               "--throughput", "-1", "--producer-props", "acks=all", "linger.ms=0", "batch.size=200",
               f"bootstrap.servers={bs}").returncode == 0
-    assert len(leader_log_files(cluster, topic)) > 3  # rolled at ~1 KiB: segment.bytes took effect without restart
+    assert len(leader_log_files(cluster,
+                                topic)) > 3  # rolled at ~1 KiB: segment.bytes took effect without restart
     assert offsets(bs, topic, 1, earliest=True) == {0: 0}
     p = kz("configs", "--zookeeper", zk, "--topic", topic, "--alter", "--add-config", "retention.ms=1",
            "--delete-config", "cleanup.policy")
@@ -260,16 +278,21 @@ def test_configs_through_the_bootstrap_server(cluster: Any) -> None:
     p = kz("configs", "--bootstrap-server", bs, "--entity-type", "topics", "--entity-name", topic, "--alter",
            "--add-config", "retention.ms=86400000,min.insync.replicas=2")
     assert (p.returncode, p.stdout.strip()) == (0, f"Completed updating config for topic {topic}."), p.stderr
-    p = kz("configs", "--bootstrap-server", bs, "--topic", topic, "--alter", "--delete-config", "min.insync.replicas")
+    p = kz("configs", "--bootstrap-server", bs, "--topic", topic, "--alter", "--delete-config",
+           "min.insync.replicas")
     assert p.returncode == 0, p.stderr
-    d = kz("configs", "--bootstrap-server", bs, "--entity-type", "topics", "--entity-name", topic, "--describe")
+    d = kz("configs", "--bootstrap-server", bs, "--entity-type", "topics", "--entity-name", topic,
+           "--describe")
     assert d.stdout.splitlines() == [
         f"Dynamic configs for topic {topic} are:",
         "  retention.ms=86400000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=86400000}",
     ]
     everything = kz("configs", "--bootstrap-server", bs, "--topic", topic, "--describe", "--all").stdout
-    assert "  segment.bytes=1073741824 sensitive=false synonyms={DEFAULT_CONFIG:segment.bytes=1073741824}" in everything
-    broker = kz("configs", "--bootstrap-server", bs, "--entity-type", "brokers", "--entity-name", "1", "--describe")
+    default_line = ("  segment.bytes=1073741824 sensitive=false "
+                    "synonyms={DEFAULT_CONFIG:segment.bytes=1073741824}")
+    assert default_line in everything
+    broker = kz("configs", "--bootstrap-server", bs, "--entity-type", "brokers", "--entity-name", "1",
+                "--describe")
     assert broker.returncode == 0 and broker.stdout.splitlines()[0] == "Dynamic configs for broker 1 are:"
 
 
@@ -291,12 +314,14 @@ def test_configs_refuse_bad_keys_and_values(cluster: Any) -> None:
           "--add-config", "num.io.threads=4"], 2, "not a broker config that can change while brokers run"),
         (["configs", "--zookeeper", zk, "--topic", unique_name("missing"), "--alter", "--add-config",
           "retention.ms=1"], 1, "does not exist"),
-        (["configs", "--bootstrap-server", bs, "--topic", topic, "--alter", "--add-config", "retention.ms=-7"], 2,
+        (["configs", "--bootstrap-server", bs, "--topic", topic, "--alter", "--add-config",
+          "retention.ms=-7"], 2,
          "retention.ms"),
     ]
     for argv, code, expected in cases:
         p = kz(*argv)
-        assert p.returncode == code and len(p.stderr.splitlines()) == 1 and expected in p.stderr, (argv, p.stderr)
+        assert p.returncode == code and len(p.stderr.splitlines()) == 1 and expected in p.stderr, (argv,
+                                                                                                   p.stderr)
     d = kz("configs", "--zookeeper", zk, "--topic", topic, "--describe")
     assert d.stdout == f"Configs for topic '{topic}' are \n"  # nothing was written
 
@@ -309,8 +334,9 @@ def test_zookeeper_group_offsets_with_live_lag(cluster: Any) -> None:
 
     bs, topic, group = cluster.bootstrap_servers, unique_name("v0"), unique_name("oldgroup")
     create(bs, topic, 2)
+    lines = b"".join(b"k%d:v\n" % i for i in range(40))
     assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
-              "--property", "key.separator=:", stdin=b"".join(b"k%d:v\n" % i for i in range(40))).returncode == 0
+              "--property", "key.separator=:", stdin=lines).returncode == 0
     wait_offsets(bs, topic, 2, 40)
     ends = offsets(bs, topic, 2)
     zk = KafkaZkClient(cluster.zookeeper_connect, session_timeout_ms=10000).start()
@@ -325,12 +351,14 @@ def test_zookeeper_group_offsets_with_live_lag(cluster: Any) -> None:
     assert d.returncode == 0, d.stderr
     assert d.stderr.startswith("Note: This will only show information about consumers that use ZooKeeper")
     lines = d.stdout.splitlines()
-    assert lines[0] == "" and lines[1].split() == ["TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
+    assert lines[0] == "" and lines[1].split() == ["TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
+                                                   "LAG",
                                                     "CONSUMER-ID"]
     assert [ln.split() for ln in lines[2:]] == [[topic, "0", "3", str(ends[0]), str(ends[0] - 3), "-"],
                                                 [topic, "1", str(ends[1]), str(ends[1]), "0", "-"]]
     assert lines[1].index("PARTITION") == lines[2].index(" 0 ") + 1  # columns line up
-    missing = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--describe", "--group", "nope-x")
+    missing = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--describe", "--group",
+                 "nope-x")
     assert missing.returncode == 1 and "Error: The consumer group 'nope-x' does not exist." in missing.stdout
 
 
@@ -392,7 +420,8 @@ def test_dynamic_broker_default_changes_running_logs(cluster: Any) -> None:
     create(bs, follows, 1)
     p = kz("configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-default", "--alter",
            "--add-config", "log.segment.bytes=1024")
-    assert (p.returncode, p.stdout.strip()) == (0, "Completed updating config for entity: default brokers."), p.stderr
+    done = "Completed updating config for entity: default brokers."
+    assert (p.returncode, p.stdout.strip()) == (0, done), p.stderr
     try:
         d = kz("configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-default", "--describe")
         assert d.stdout.strip() == "Configs for default brokers are log.segment.bytes=1024"

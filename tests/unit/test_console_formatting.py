@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kafka_zk.admin.client_props import CONSUMER_KEYS, PRODUCER_KEYS, client_kwargs, read_properties_file
-from kafka_zk.admin.message_format import LineError, LineReader, MessageFormatter, PropertyError, parse_assignments
+from kafka_zk.admin.message_format import (LineError, LineReader, MessageFormatter, PropertyError,
+                                           parse_assignments)
 
 
 def fmt(**props: str) -> MessageFormatter:
@@ -19,7 +20,8 @@ def test_default_prints_the_value_only_and_null_literal() -> None:
 
 
 def test_every_column_in_kafkas_order_with_separators() -> None:
-    f = MessageFormatter.from_properties({"print.timestamp": "true", "print.partition": "TRUE", "print.offset": "true",
+    f = MessageFormatter.from_properties({"print.timestamp": "true", "print.partition": "TRUE",
+                                          "print.offset": "true",
                                           "print.headers": "true", "print.key": "true", "key.separator": ":"})
     line = f.format(2, 42, 1_600_000_000_000, 0, b"user1", b"hello", [("h1", b"a"), ("h2", None)])
     assert line == b"CreateTime:1600000000000:Partition:2:Offset:42:h1:a,h2:null:user1:hello\n"
@@ -64,7 +66,8 @@ def test_assignments_and_bad_ones() -> None:
 
 
 def test_client_keys_map_to_our_client_and_typos_are_caught() -> None:
-    kw = client_kwargs({"acks": "all", "linger.ms": "5", "compression.type": "GZIP", "enable.idempotence": "true"},
+    kw = client_kwargs({"acks": "all", "linger.ms": "5", "compression.type": "GZIP",
+                        "enable.idempotence": "true"},
                        PRODUCER_KEYS, "--producer-property")
     assert kw == {"acks": "all", "linger_ms": 5, "compression_type": "gzip", "enable_idempotence": True}
     with pytest.raises(PropertyError, match="did you mean acks"):

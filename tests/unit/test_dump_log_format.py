@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 import subprocess
@@ -33,7 +32,8 @@ def write_log(tmp: Path, batches: int = 4, per_batch: int = 3, **props: str) -> 
 
 
 def dump(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kafka_zk", "dump-log", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kafka_zk", "dump-log", *argv], capture_output=True,
+                          text=True,
                           timeout=60)
 
 
@@ -46,16 +46,20 @@ def test_log_batches_and_records_in_kafkas_format(tmp_path: Path) -> None:
     batch_lines = [ln for ln in lines if ln.startswith("baseOffset:")]
     assert len(batch_lines) == 4
     first = batch_lines[0]
-    assert first.startswith("baseOffset: 0 lastOffset: 2 count: 3 baseSequence: 0 lastSequence: 2 producerId: 7 "
-                            "producerEpoch: 0 partitionLeaderEpoch: 3 isTransactional: false isControl: false "
+    assert first.startswith("baseOffset: 0 lastOffset: 2 count: 3 baseSequence: 0 lastSequence: 2 "
+                            "producerId: 7 "
+                            "producerEpoch: 0 partitionLeaderEpoch: 3 isTransactional: false "
+                            "isControl: false "
                             f"position: 0 CreateTime: {T0 + 2} size: ")
     assert re.search(r" magic: 2 compresscodec: NONE crc: \d+ isvalid: true$", first)
     size = int(re.search(r" size: (\d+)", first).group(1))  # type: ignore[union-attr]
     assert f" position: {size} " in batch_lines[1]  # positions accumulate batch sizes
     records = [ln for ln in lines if ln.startswith("| ")]
     assert len(records) == 12
-    assert records[0].startswith(f"| offset: 0 isValid: true crc: null keySize: 2 valueSize: 7 CreateTime: {T0} "
-                                 "baseOffset: 0 lastOffset: 2 baseSequence: 0 lastSequence: 2 producerEpoch: 0 "
+    assert records[0].startswith(f"| offset: 0 isValid: true crc: null keySize: 2 valueSize: 7 CreateTime: "
+                                 f"{T0} "
+                                 "baseOffset: 0 lastOffset: 2 baseSequence: 0 lastSequence: 2 "
+                                 "producerEpoch: 0 "
                                  "partitionLeaderEpoch: 3 batchSize: ")
     assert records[0].endswith("sequence: 0 headerKeys: [h] key: k0 payload: value 0")
     assert records[4].endswith("sequence: 4 headerKeys: [] key: k4 payload: value 4")
@@ -85,7 +89,8 @@ def test_index_and_timeindex_dump_and_verify(tmp_path: Path) -> None:
     lines = p.stdout.splitlines()
     offsets = [ln for ln in lines if ln.startswith("offset: ")]
     assert [ln.split(" position:")[0] for ln in offsets] == ["offset: 5", "offset: 8", "offset: 11"]
-    batch_positions = [ln.split(" position: ")[1].split()[0] for ln in dump("--files", str(d / f"{SEGMENT}.log"))
+    batch_positions = [ln.split(" position: ")[1].split()[0] for ln in dump("--files",
+                                                                            str(d / f"{SEGMENT}.log"))
                        .stdout.splitlines() if ln.startswith("baseOffset:")]
     assert [ln.split("position: ")[1] for ln in offsets] == batch_positions[1:]
     assert [ln for ln in lines if ln.startswith("timestamp: ")][-1] == f"timestamp: {T0 + 11} offset: 11"
@@ -107,7 +112,8 @@ def test_verify_reports_a_corrupted_index_entry(tmp_path: Path) -> None:
 def test_sanity_check_and_bad_arguments(tmp_path: Path) -> None:
     d = write_log(tmp_path)
     idx = d / f"{SEGMENT}.index"
-    assert dump("--files", str(idx), "--index-sanity-check").stdout.splitlines()[-1] == f"{idx} passed sanity check."
+    assert dump("--files", str(idx),
+                "--index-sanity-check").stdout.splitlines()[-1] == f"{idx} passed sanity check."
     with open(idx, "ab") as f:
         f.write(b"\x01\x02\x03")
     assert "is corrupt" in dump("--files", str(idx), "--index-sanity-check").stdout
@@ -126,11 +132,13 @@ def test_an_all_padding_index_is_empty_not_a_mismatch(tmp_path: Path) -> None:
     idx.write_bytes(b"\x00" * 800)
     tidx.write_bytes(b"\x00" * 1200)
     p = dump("--files", f"{idx},{tidx}", "--verify-index-only")
-    assert p.stdout.splitlines() == [f"Dumping {idx}", f"{idx} is empty.", f"Dumping {tidx}"] and p.stderr == ""
+    assert p.stdout.splitlines() == [f"Dumping {idx}", f"{idx} is empty.",
+                                     f"Dumping {tidx}"] and p.stderr == ""
 
 
 def test_piping_into_head_is_not_an_error(tmp_path: Path) -> None:
     d = write_log(tmp_path, batches=50)
-    p = subprocess.run(f"{sys.executable} -m kafka_zk dump-log --print-data-log --files {d / SEGMENT}.log | head -2",
+    p = subprocess.run(f"{sys.executable} -m kafka_zk dump-log --print-data-log --files {d / SEGMENT}.log | "
+                       f"head -2",
                        shell=True, capture_output=True, text=True, timeout=60)
     assert p.stdout.splitlines()[1] == "Starting offset: 0" and p.stderr == ""

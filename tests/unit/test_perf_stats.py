@@ -43,7 +43,8 @@ def test_window_line_every_reporting_interval() -> None:
         if got:
             lines.append(got)
     assert len(lines) == 2  # after 5 s and 10 s
-    assert lines[0] == "50 records sent, 10.0 records/sec (0.00 MB/sec), 10.0 ms avg latency, 10.0 ms max latency."
+    assert lines[0] == ("50 records sent, 10.0 records/sec (0.00 MB/sec), 10.0 ms avg latency, "
+                        "10.0 ms max latency.")
     assert stats.count == 100 and stats.window_count == 0
 
 
@@ -77,8 +78,10 @@ def test_throttler_sleeps_only_past_the_minimum_deficit() -> None:
 
 
 def test_consumer_csv() -> None:
-    assert consumer_header(False) == ("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, "
-                                      "nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec")
+    assert consumer_header(False) == ("start.time, end.time, data.consumed.in.MB, MB.sec, "
+                                      "data.consumed.in.nMsg, "
+                                      "nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, "
+                                      "fetch.nMsg.sec")
     row = consumer_total_line(0, 2000, 2 * 1024 * 1024, 1000, 500).split(", ")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}", row[0])
     assert row[2:] == ["2.0000", "1.0000", "1000", "500.0000", "500", "1500", "1.3333", "666.6667"]
