@@ -145,6 +145,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="consumer setting, e.g. fetch.max.wait.ms=100 (wins over --consumer.config)")
     c.add_argument("--consumer.config", dest="consumer_config", metavar="FILE",
                    help="consumer .properties file")
+    c.add_argument("--isolation-level", choices=("read_uncommitted", "read_committed"),
+                   help="isolation.level (default read_uncommitted)")
     c.set_defaults(func=run_console_consumer)
 
 
@@ -191,8 +193,9 @@ def consumer_options(args: argparse.Namespace) -> ConsumeOptions:
         offset = parse_offset(args.offset)
     if args.max_messages is not None and args.max_messages < 1:
         raise PropertyError(f"--max-messages must be at least 1, got {args.max_messages}")
-    props = _client_props(args.consumer_config, "--consumer.config", args.consumer_property,
-                          "--consumer-property")
+    props = {} if args.isolation_level is None else {"isolation.level": args.isolation_level}
+    props.update(_client_props(args.consumer_config, "--consumer.config", args.consumer_property,
+                               "--consumer-property"))
     kwargs = client_kwargs(props, CONSUMER_KEYS, "--consumer-property")
     group = args.group
     if group is not None and kwargs.get("group_id", group) != group:

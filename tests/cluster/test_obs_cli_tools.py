@@ -436,3 +436,29 @@ def test_dynamic_broker_default_changes_running_logs(cluster: Any) -> None:
         r = kz("configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-default", "--alter",
                "--delete-config", "log.segment.bytes")
         assert r.returncode == 0, r.stderr
+
+
+def test_a_restarted_broker_reads_dynamic_broker_configs_whose_notification_expired(cluster: Any) -> None:
+    """Notifications are deleted after 15 minutes; a broker starting later must still find
+    ``/config/brokers/<id>`` and use it (Kafka reads dynamic broker configs at startup)."""
+    from zk_layout import KafkaZkClient
+
+    bs, bid = cluster.bootstrap_servers, max(b.broker_id for b in cluster)
+    cluster.kill(bid, "TERM")
+    zk = KafkaZkClient(cluster.zookeeper_connect, session_timeout_ms=10000).start()
+    try:
+        zk.set_or_create_entity_config("brokers", str(bid), {"log.segment.bytes": "1024"})  # no notification
+        cluster.start(bid)
+        topic = unique_name("restarted")
+
+        async def make() -> None:
+            async with AdminClient(bs) as admin:
+                await admin.create_topic(NewTopic(topic, replica_assignment={0: [bid]}))
+        asyncio.run(make())
+        assert kz("producer-perf-test", "--topic", topic, "--num-records", "200", "--record-size", "100",
+                  "--throughput", "-1", "--producer-props", "acks=all", "batch.size=200",
+                  f"bootstrap.servers={bs}").returncode == 0
+        assert len(leader_log_files(cluster, topic)) > 3
+    finally:
+        zk.change_entity_config("brokers", str(bid), {})
+        zk.close()

@@ -8,6 +8,7 @@ from kafka_zk.admin.perf_stats import (
     ProducerStats,
     ThroughputThrottler,
     consumer_header,
+    consumer_progress_line,
     consumer_total_line,
     percentiles,
 )
@@ -85,3 +86,11 @@ def test_consumer_csv() -> None:
     row = consumer_total_line(0, 2000, 2 * 1024 * 1024, 1000, 500).split(", ")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}", row[0])
     assert row[2:] == ["2.0000", "1.0000", "1000", "500.0000", "500", "1500", "1.3333", "666.6667"]
+
+
+def test_consumer_detailed_row() -> None:
+    """One ``--show-detailed-stats`` row: totals so far, rates over the interval (fetch time = interval
+    minus the time spent joining)."""
+    row = consumer_progress_line(3 * 1048576, 1048576, 3000, 1000, 10_000, 12_000, 1000).split(", ")
+    assert row[1:] == ["0", "3.0000", "1.0000", "3000", "1000.0000", "1000", "1000", "2.0000", "2000.0000"]
+    assert consumer_header(True).startswith("time, threadId, data.consumed.in.MB, MB.sec")
