@@ -118,8 +118,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="none, gzip (when given alone), snappy, lz4, zstd")
     p.add_argument("--timeout", type=int, default=1000, metavar="MS",
                    help="linger.ms (default 1000, as Kafka)")
-    p.add_argument("--request-timeout-ms", type=int, default=1500, metavar="MS",
-                   help="default 1500, as Kafka")
+    p.add_argument("--request-timeout-ms", type=int, default=30000, metavar="MS",
+                   help="default 30000 (Kafka's console tool: 1500, too short for a loaded Python broker, "
+                        "whose slow acks would be resent)")
     p.add_argument("--max-block-ms", type=int, default=60000, metavar="MS")
     p.add_argument("--sync", action="store_true",
                    help="wait for each record's acknowledgement before the next")

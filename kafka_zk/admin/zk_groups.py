@@ -152,11 +152,12 @@ def run(args: Any) -> int:
             return 1
         tps, offsets, owners = collect(zk, group)
         ends: dict[tuple[str, int], int] = {}
-        if tps:
+        live = [tp for tp in tps if zk.topic_exists(tp[0])]  # a deleted topic's offsets have no end: "-"
+        if live:
             bootstrap = bootstrap_from_registrations(zk)
             if not bootstrap:
                 raise GroupError("no broker is registered in this ZooKeeper, so log end offsets are unknown")
-            ends = asyncio.run(log_end_offsets(bootstrap, tps, args.timeout))
+            ends = asyncio.run(log_end_offsets(bootstrap, live, args.timeout))
         print(render(rows_for(tps, offsets, ends, owners)))
         return 0
     except ZkLayoutError as e:
