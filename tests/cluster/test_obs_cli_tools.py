@@ -343,6 +343,8 @@ def test_zookeeper_group_offsets_with_live_lag(cluster: Any) -> None:
     try:
         zk.set_consumer_offset(group, topic, 0, 3)  # as a 0.8 consumer (or OffsetCommit v0) leaves them
         zk.set_consumer_offset(group, topic, 1, ends[1])
+        # a live 0.8 consumer owns partition 0: "<consumer id>-<thread>"
+        zk.create(f"/consumers/{group}/owners/{topic}/0", b"host1-1600000000000-abcd1234-0", make_parents=True)
     finally:
         zk.close()
     listed = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--list")
@@ -354,7 +356,8 @@ def test_zookeeper_group_offsets_with_live_lag(cluster: Any) -> None:
     assert lines[0] == "" and lines[1].split() == ["TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
                                                    "LAG",
                                                     "CONSUMER-ID"]
-    assert [ln.split() for ln in lines[2:]] == [[topic, "0", "3", str(ends[0]), str(ends[0] - 3), "-"],
+    assert [ln.split() for ln in lines[2:]] == [[topic, "0", "3", str(ends[0]), str(ends[0] - 3),
+                                                 "host1-1600000000000-abcd1234"],
                                                 [topic, "1", str(ends[1]), str(ends[1]), "0", "-"]]
     assert lines[1].index("PARTITION") == lines[2].index(" 0 ") + 1  # columns line up
     missing = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--describe", "--group",
