@@ -16,6 +16,11 @@ does and prints the same lines, letting a reader hold our output next to Kafka's
 * ``.timeindex``: ``timestamp: T offset: O`` per entry, checked against the max timestamp of the batch
   ending at O and for increasing timestamps; problems go to stderr in Kafka's words.
 
+* ``.snapshot`` (producer state, our own format, ``docs/storage.md``): one line per producer in Kafka's
+  words (``producerId: .. producerEpoch: .. coordinatorEpoch: .. currentTxnFirstOffset: None firstSequence:
+  .. lastSequence: .. lastOffset: .. offsetDelta: .. timestamp: ..``, the oldest retained batch as Kafka
+  prints); an unreadable snapshot is one line on stderr.
+
 An active segment's index files are preallocated and end in zero entries; like Kafka the dump stops at the
 first entry (after the first) whose offset is the segment's base offset. Unlike Kafka it also recognises an
 index that is *all* padding (a first entry ``(base, 0)`` that the log contradicts, or a time entry ``(0,
@@ -268,6 +273,23 @@ def dump_time_index(name: str, base_offset: int, time_index: bytes | memoryview,
         prev = timestamp
 
 
+def snapshot_lines(data: bytes) -> list[str]:
+    """A producer-state snapshot, as DumpLogSegments prints Kafka's (raises CorruptSnapshotError)."""
+    from kafka_zk.log.producer_state import decode_snapshot
+
+    out = []
+    for e in decode_snapshot(data):
+        txn = "None" if e.current_txn_first_offset is None else f"Some({e.current_txn_first_offset})"
+        line = (f"producerId: {e.producer_id} producerEpoch: {e.producer_epoch} "
+                f"coordinatorEpoch: {e.coordinator_epoch} currentTxnFirstOffset: {txn} ")
+        if e.batch_metadata:
+            b = e.batch_metadata[0]
+            line += (f"firstSequence: {b.first_seq} lastSequence: {b.last_seq} lastOffset: {b.last_offset} "
+                     f"offsetDelta: {b.offset_delta} timestamp: {b.timestamp}")
+        out.append(line)
+    return out
+
+
 def sanity_check_index(name: str, base_offset: int, index: bytes | memoryview, log_size: int,
                        entry_size: int) -> str | None:
     """The check a broker runs at startup (what makes it rebuild an index); the problem, or None."""
@@ -292,7 +314,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("dump-log", help="print log segments and indexes (kafka-dump-log)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--files", required=True, metavar="FILE[,FILE...]",
-                   help="comma-separated .log, .index and .timeindex files")
+                   help="comma-separated .log, .index, .timeindex and .snapshot files")
     p.add_argument("--print-data-log", action="store_true", help="print each record's key and payload")
     p.add_argument("--deep-iteration", action="store_true",
                    help="print every record (implied by --print-data-log)")
@@ -356,7 +378,7 @@ def _run(args: argparse.Namespace) -> int:
             base_offset = int(name.split(".")[0])
         except ValueError:
             base_offset = -1
-        if suffix not in (".log", ".index", ".timeindex"):
+        if suffix not in (".log", ".index", ".timeindex", ".snapshot"):
             print(f"Ignoring unknown file {path}", file=sys.stderr)
             continue
         if base_offset < 0:
@@ -368,6 +390,15 @@ def _run(args: argparse.Namespace) -> int:
         opened: list[_Mapped] = []
         open_ = functools.partial(_open_into, opened)
         try:
+            if suffix == ".snapshot":
+                from kafka_zk.log.producer_state import CorruptSnapshotError
+
+                try:
+                    for line in snapshot_lines(bytes(open_(path))):
+                        out(line)
+                except CorruptSnapshotError as e:
+                    print(f"{path}: {e}", file=sys.stderr)
+                continue
             if suffix == ".log":
                 dump_log(os.path.abspath(path), base_offset, open_(path), args.print_data_log,
                          args.deep_iteration or args.print_data_log, out, problems)

@@ -142,3 +142,18 @@ def test_piping_into_head_is_not_an_error(tmp_path: Path) -> None:
                        f"head -2",
                        shell=True, capture_output=True, text=True, timeout=60)
     assert p.stdout.splitlines()[1] == "Starting offset: 0" and p.stderr == ""
+
+
+def test_producer_snapshot_in_kafkas_words(tmp_path: Path) -> None:
+    d = write_log(tmp_path)  # producer 7, four batches of 3; the clean close writes a snapshot at offset 12
+    snap = d / "00000000000000000012.snapshot"
+    p = dump("--files", str(snap))
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout.splitlines()[1] == ("producerId: 7 producerEpoch: 0 coordinatorEpoch: -1 currentTxnFirstOffset: "
+                                        f"None firstSequence: 0 lastSequence: 2 lastOffset: 2 offsetDelta: 2 "
+                                        f"timestamp: {T0 + 2}")
+    raw = bytearray(snap.read_bytes())
+    raw[-1] ^= 0xFF
+    snap.write_bytes(bytes(raw))
+    bad = dump("--files", str(snap))
+    assert bad.returncode == 0 and bad.stderr.startswith(f"{snap}: snapshot CRC mismatch")
