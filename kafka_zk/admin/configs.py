@@ -227,6 +227,8 @@ def _check(args: argparse.Namespace) -> tuple[str, str | None, dict[str, str], l
         except ValueError:
             raise UsageError(f"The entity name for brokers must be a valid integer broker id, found: {name}"
                              ) from None
+    if args.bootstrap_server and name == DEFAULT_ENTITY:
+        raise UsageError("--entity-default goes through --zookeeper here (DescribeConfigs has no cluster default)")
     if args.all and not args.bootstrap_server:
         raise UsageError("--bootstrap-server must be specified for --all")
     return entity_type, name, add, delete
