@@ -91,6 +91,7 @@ class DynamicConfigManager:
         if not self.broker.broker_log_defaults_changed(dynamic):
             return
         log.info("dynamic broker config changed", config=dynamic)
+        self.broker.events.emit("config.broker_changed", config=dynamic)
         topics = sorted({lg.tp.topic for lg in self.broker.log_manager.all_logs()})
         for topic in topics:
             overrides = await self.broker.zk_call(zk.get_entity_config, "topics", topic)
