@@ -17,8 +17,10 @@ Two ways to reach the cluster, as in Kafka 2.x:
   ``--zookeeper``: Kafka's dynamic broker configs for the broker-level log defaults (``log.retention.ms``,
   ``log.segment.bytes``, ``log.cleanup.policy``, ... — the keys Kafka's ``DynamicLogConfig`` reconfigures).
   Brokers apply them live to every topic without its own override (per-broker over default over
-  ``server.properties``). Kafka 2.x's tool refuses these through ZooKeeper while brokers run, because its
-  password configs must be encrypted by a broker; there are no password configs here.
+  ``server.properties``). With ``--bootstrap-server`` a broker's own dynamic configs go through
+  DescribeConfigs/AlterConfigs (the cluster default only through ZooKeeper). Kafka 2.x's tool refuses
+  these through ZooKeeper while brokers run, because its password configs must be encrypted by a broker;
+  there are no password configs here.
 
 Keys and values are checked before anything is written (unknown key with the closest known one, a value of
 the wrong type or out of range, deleting a key that is not set) and refused in one line.
@@ -126,12 +128,9 @@ def _topic_keys() -> set[str]:
 def dynamic_broker_keys() -> list[str]:
     """Broker keys that change topic defaults live: Kafka's DynamicLogConfig set (each topic key's primary
     broker synonym, without log.message.format.version)."""
-    from kafka_zk.log.config import BROKER_SYNONYMS
+    from kafka_zk.log.config import DYNAMIC_BROKER_KEYS
 
-    keys = set(BROKER_SYNONYMS) | {"log.retention.ms", "log.roll.ms", "log.roll.jitter.ms",
-                                   "log.flush.interval.ms"}
-    keys.discard("log.message.format.version")
-    return sorted(keys)
+    return sorted(DYNAMIC_BROKER_KEYS)
 
 
 def validate_broker_configs(configs: Mapping[str, str], deleted: Sequence[str]) -> None:
@@ -210,9 +209,6 @@ def _check(args: argparse.Namespace) -> tuple[str, str | None, dict[str, str], l
         if both:
             raise UsageError(f"{both[0]} is both added and deleted; give it once")
         if entity_type == "brokers":
-            if args.bootstrap_server:
-                raise UsageError("altering broker configs goes through --zookeeper here (the brokers' "
-                                 "AlterConfigs accepts topics only)")
             validate_broker_configs(add, delete)
         else:
             validate_topic_configs(add)
@@ -228,7 +224,8 @@ def _check(args: argparse.Namespace) -> tuple[str, str | None, dict[str, str], l
             raise UsageError(f"The entity name for brokers must be a valid integer broker id, found: {name}"
                              ) from None
     if args.bootstrap_server and name == DEFAULT_ENTITY:
-        raise UsageError("--entity-default goes through --zookeeper here (DescribeConfigs has no cluster default)")
+        raise UsageError("--entity-default goes through --zookeeper here "
+                         "(DescribeConfigs has no cluster default)")
     if args.all and not args.bootstrap_server:
         raise UsageError("--bootstrap-server must be specified for --all")
     return entity_type, name, add, delete
@@ -318,7 +315,11 @@ async def _run_bootstrap(args: argparse.Namespace, entity_type: str, name: str |
                         print(line)
                 return
             assert name is not None
-            current = await admin.topic_config_overrides(name)
+            if rtype == RESOURCE_BROKER:  # this broker's own dynamic configs (source DYNAMIC_BROKER_CONFIG)
+                entries = (await admin.describe_configs([(rtype, name)]))[(rtype, name)]
+                current = {e.name: e.value or "" for e in entries if e.source == 2}
+            else:
+                current = await admin.topic_config_overrides(name)
             merged = merge(current, add, delete)
             result = (await admin.alter_configs({(rtype, name): merged}))[(rtype, name)]
             if result is not None:

@@ -350,7 +350,8 @@ def test_zookeeper_group_offsets_with_live_lag(cluster: Any) -> None:
         zk.set_consumer_offset(group, topic, 0, 3)  # as a 0.8 consumer (or OffsetCommit v0) leaves them
         zk.set_consumer_offset(group, topic, 1, ends[1])
         # a live 0.8 consumer owns partition 0: "<consumer id>-<thread>"
-        zk.create(f"/consumers/{group}/owners/{topic}/0", b"host1-1600000000000-abcd1234-0", make_parents=True)
+        zk.create(f"/consumers/{group}/owners/{topic}/0", b"host1-1600000000000-abcd1234-0",
+                  make_parents=True)
     finally:
         zk.close()
     listed = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--list")
@@ -471,3 +472,37 @@ def test_a_restarted_broker_reads_dynamic_broker_configs_whose_notification_expi
     finally:
         zk.change_entity_config("brokers", str(bid), {})
         zk.close()
+
+
+def test_broker_configs_through_the_bootstrap_server(cluster: Any) -> None:
+    """A broker's own dynamic configs over AlterConfigs/DescribeConfigs; confluent-kafka (librdkafka) sees
+    their source as Kafka reports it."""
+    from confluent_kafka.admin import AdminClient as CKAdmin
+    from confluent_kafka.admin import ConfigResource, ConfigSource
+
+    bs = cluster.bootstrap_servers
+    one = ["configs", "--bootstrap-server", bs, "--entity-type", "brokers", "--entity-name", "1"]
+    p = kz(*one, "--alter", "--add-config", "log.retention.ms=7200000")
+    assert (p.returncode, p.stdout.strip()) == (0, "Completed updating config for broker 1."), p.stderr
+    try:
+        d = kz(*one, "--describe")
+        assert d.stdout.splitlines() == [
+            "Dynamic configs for broker 1 are:",
+            "  log.retention.ms=7200000 sensitive=false "
+            "synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=7200000}",
+        ]
+        z = kz("configs", "--zookeeper", cluster.zookeeper_connect, "--entity-type", "brokers",
+               "--entity-name", "1", "--describe")
+        assert z.stdout.strip() == "Configs for brokers '1' are log.retention.ms=7200000"
+        ck = CKAdmin({"bootstrap.servers": bs})
+        [fut] = ck.describe_configs([ConfigResource("BROKER", "1")]).values()
+        entry = fut.result(timeout=30)["log.retention.ms"]
+        assert (entry.value, entry.source, entry.is_read_only) == (
+            "7200000", ConfigSource.DYNAMIC_BROKER_CONFIG.value, False)
+        bad = kz(*one, "--alter", "--add-config", "num.network.threads=9")
+        assert bad.returncode == 2 and "not a broker config that can change while brokers run" in bad.stderr
+    finally:
+        r = kz(*one, "--alter", "--delete-config", "log.retention.ms")
+        assert r.returncode == 0, r.stderr
+    after = kz(*one, "--describe")
+    assert after.stdout.splitlines() == ["Dynamic configs for broker 1 are:"]

@@ -1,8 +1,10 @@
 """DescribeConfigs (32): a topic's effective configuration (its ``/config/topics/<t>`` overrides over the
-broker's ``log.*`` defaults over Kafka's defaults), or a broker's static configuration.
+broker's ``log.*`` defaults over Kafka's defaults), or a broker's configuration: its dynamic configs
+(``/config/brokers/<id>``, then ``<default>``, read fresh from ZooKeeper) over ``server.properties``.
 
-v0 flags defaults with ``is_default``; v1 reports ``config_source`` (1 = topic override, 4 = static broker
-config, 5 = Kafka default) and, when asked, the synonyms in precedence order.
+v0 flags defaults with ``is_default``; v1 reports ``config_source`` (1 = topic override, 2 = dynamic broker
+config, 3 = dynamic default broker config, 4 = static broker config, 5 = Kafka default) and, when asked,
+the synonyms in precedence order. Broker keys outside ``DYNAMIC_BROKER_KEYS`` are read-only.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafka_zk.common.errors import ErrorCode
+from kafka_zk.log.config import DYNAMIC_BROKER_KEYS
 from kafka_zk.protocol.messages.configs import RESOURCE_BROKER, RESOURCE_TOPIC, DescribeConfigsResponse
 
 API_KEY = 32
@@ -18,6 +21,8 @@ VERSIONS = (0, 1)
 R = DescribeConfigsResponse
 
 SOURCE_TOPIC = 1
+SOURCE_DYNAMIC_BROKER = 2
+SOURCE_DYNAMIC_DEFAULT_BROKER = 3
 SOURCE_STATIC_BROKER = 4
 SOURCE_DEFAULT = 5
 
@@ -60,17 +65,25 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
                 results.append(_error(res, ErrorCode.INVALID_REQUEST, f"broker {res.resource_name} is not this broker ({broker.broker_id})"))
                 continue
             entries = []
+            own = await broker.zk_call(broker.zk.get_entity_config, "brokers", str(broker.broker_id))
+            default = await broker.zk_call(broker.zk.get_entity_config, "brokers", "<default>")
             for name, value in sorted(broker.config.values.items()):
                 if keys is not None and name not in keys:
                     continue
                 explicit = name in broker.config.raw
+                source = SOURCE_STATIC_BROKER if explicit else SOURCE_DEFAULT
+                shown = None if value is None else _fmt(value)
+                if name in own:
+                    source, shown = SOURCE_DYNAMIC_BROKER, own[name]
+                elif name in default:
+                    source, shown = SOURCE_DYNAMIC_DEFAULT_BROKER, default[name]
                 entries.append(
                     R.DescribeConfigsResourceResult(
                         name=name,
-                        value=None if value is None else _fmt(value),
-                        read_only=True,
-                        is_default=not explicit,
-                        config_source=SOURCE_STATIC_BROKER if explicit else SOURCE_DEFAULT,
+                        value=shown,
+                        read_only=name not in DYNAMIC_BROKER_KEYS,
+                        is_default=source == SOURCE_DEFAULT,
+                        config_source=source,
                         is_sensitive=False,
                         synonyms=[],
                     )
