@@ -58,7 +58,8 @@ def test_kafka_lines() -> None:
 
 
 def test_old_group_table_grows_to_fit_and_marks_missing_values() -> None:
-    rows = [Row("a-rather-long-topic-name", 0, 5, 9, "consumer-1"), Row("a-rather-long-topic-name", 1, None, 4, None)]
+    topic = "a-rather-long-topic-name"
+    rows = [Row(topic, 0, 5, 9, "consumer-1"), Row(topic, 1, None, 4, None)]
     lines = render(rows).splitlines()
     assert lines[0] == ""
     assert lines[1] == ("TOPIC                    PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             "
