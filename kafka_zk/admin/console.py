@@ -62,6 +62,7 @@ class ProduceOptions:
     sync: bool = False
     timeout_s: float = 30.0
     prog: str = PRODUCER
+    prompt: bool = False  # Kafka prints ">" before each line when it runs on a terminal
 
 
 @dataclass
@@ -237,6 +238,7 @@ def run_console_producer(args: argparse.Namespace) -> int:
         opts = producer_options(args)
     except (PropertyError, ValueError) as e:
         return error(PRODUCER, str(e), 2)
+    opts.prompt = sys.stdin.isatty() and sys.stdout.isatty()
     return produce(opts, sys.stdin.buffer)
 
 
@@ -308,7 +310,12 @@ async def produce_lines(opts: ProduceOptions, stdin: BinaryIO) -> tuple[int, int
         lines = start_line_reader(stdin)
         number = 0
         try:
-            while (raw := await lines.get()) is not None:
+            while True:
+                if opts.prompt:
+                    sys.stdout.write(">")
+                    sys.stdout.flush()
+                if (raw := await lines.get()) is None:
+                    break
                 number += 1
                 try:
                     key, value = opts.reader.parse(strip_eol(raw), number)

@@ -506,3 +506,35 @@ def test_broker_configs_through_the_bootstrap_server(cluster: Any) -> None:
         assert r.returncode == 0, r.stderr
     after = kz(*one, "--describe")
     assert after.stdout.splitlines() == ["Dynamic configs for broker 1 are:"]
+
+
+def test_console_producer_prompts_on_a_terminal(cluster: Any) -> None:
+    """Kafka's console producer prints ">" before each line it reads when it runs on a terminal."""
+    import pty
+
+    bs, topic = cluster.bootstrap_servers, unique_name("prompt")
+    create(bs, topic, 1)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "kafka_zk", "console-producer", "--bootstrap-server", bs,
+                             "--topic", topic, "--producer-property", "acks=all"],
+                            stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    out = b""
+    try:
+        def read_until(marker: bytes) -> None:
+            nonlocal out
+            deadline = time.monotonic() + 30
+            while marker not in out and time.monotonic() < deadline:
+                out += os.read(master, 4096)
+        read_until(b">")  # the first prompt: the producer is ready for a line
+        os.write(master, b"first\n")
+        read_until(b"first\r\n>")  # the terminal's echo, then the next prompt
+        os.write(master, b"second\n\x04")  # a line, then Ctrl-D (end of input)
+        assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert out.startswith(b">")
+    wait_offsets(bs, topic, 1, {0: 2})
