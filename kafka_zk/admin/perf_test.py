@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import time
@@ -121,6 +122,7 @@ def _payloads(args: argparse.Namespace) -> list[bytes]:
             raise PropertyError(f"--record-size must be >= 0, got {args.record_size}")
         rng = random.Random(0)
         return [bytes(rng.randrange(26) + 65 for _ in range(args.record_size))]
+    print(f"Reading payloads from: {os.path.abspath(args.payload_file)}")
     try:
         with open(args.payload_file, encoding="utf-8") as f:
             text = f.read()
@@ -131,6 +133,7 @@ def _payloads(args: argparse.Namespace) -> list[bytes]:
     if not pieces:
         raise PropertyError(f"--payload-file {args.payload_file} is empty (expected text split by the "
                             f"delimiter)")
+    print(f"Number of messages read: {len(pieces)}")
     return pieces
 
 
@@ -278,7 +281,8 @@ async def consumer_perf(bootstrap: str, group: str | None, kwargs: dict[str, Any
         consumer.assign([TopicPartition(args.topic, p) for p in partitions])
         join_ms = _now_ms() - start_ms
         round_join_ms = join_ms
-        last_report = last_consumed = now = _now_ms()
+        last_consumed = now = _now_ms()
+        last_report = start_ms  # as Kafka: the first interval includes the join (then subtracted as such)
         last_progress = time.monotonic()
         while messages < args.messages and now - last_consumed <= args.timeout:
             records = await consumer.poll(timeout_ms=100, max_records=args.messages - messages)
