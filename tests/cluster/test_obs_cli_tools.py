@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -243,6 +243,23 @@ def test_consumer_perf_test_csv(cluster: Any) -> None:
 # ------------------------------------------------------------------------------------- configs
 
 
+def applied_everywhere(cluster: Any, kind: str, match: Callable[[dict[str, Any]], bool]) -> None:
+    """Wait until every broker logged an event of ``kind`` that ``match``es (GET /events on its control
+    listener): the brokers apply config changes asynchronously, after the change notification."""
+    import json
+    import urllib.request
+
+    def seen(b: Any) -> bool:
+        url = f"http://127.0.0.1:{b.control_port}/events?kind={kind}"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return any(match(e) for e in json.loads(r.read()))
+
+    for b in cluster:
+        if b.is_running():
+            wait_until(lambda: seen(b), timeout=30, interval=0.2,
+                       message=f"broker {b.broker_id} never applied the {kind} change")
+
+
 def leader_log_files(cluster: Any, topic: str, partition: int = 0) -> list[str]:
     async def leader() -> int:
         async with AdminClient(cluster.bootstrap_servers) as admin:
@@ -262,7 +279,8 @@ def test_configs_through_zookeeper_apply_live(cluster: Any) -> None:
     d = kz("configs", "--zookeeper", zk, "--entity-type", "topics", "--entity-name", topic, "--describe")
     assert d.stdout.strip() == (f"Configs for topic '{topic}' are segment.bytes=1024,cleanup.policy=delete,"
                                 f"retention.ms=3600000")
-    time.sleep(1.0)  # the brokers apply the change notification asynchronously
+    applied_everywhere(cluster, "config.topic_changed",
+                       lambda e: e.get("topic") == topic and e["overrides"].get("segment.bytes") == "1024")
     assert kz("producer-perf-test", "--topic", topic, "--num-records", "200", "--record-size", "100",
               "--throughput", "-1", "--producer-props", "acks=all", "linger.ms=0", "batch.size=200",
               f"bootstrap.servers={bs}").returncode == 0
@@ -435,7 +453,8 @@ def test_dynamic_broker_default_changes_running_logs(cluster: Any) -> None:
     try:
         d = kz("configs", "--zookeeper", zk, "--entity-type", "brokers", "--entity-default", "--describe")
         assert d.stdout.strip() == "Configs for default brokers are log.segment.bytes=1024"
-        time.sleep(1.0)  # the brokers apply the change notification asynchronously
+        applied_everywhere(cluster, "config.broker_changed",
+                           lambda e: e["config"].get("log.segment.bytes") == "1024")
         for topic in (pinned, follows):
             assert kz("producer-perf-test", "--topic", topic, "--num-records", "200", "--record-size", "100",
                       "--throughput", "-1", "--producer-props", "acks=all", "batch.size=200",
