@@ -395,7 +395,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--bootstrap-server", metavar="HOST:PORT[,HOST:PORT]", help="brokers to connect to")
     where.add_argument("--zookeeper", metavar="HOST:PORT[/CHROOT]",
-                       help="groups with ZooKeeper-stored (v0) offsets: --list, --describe")
+                       help="groups with ZooKeeper-stored (v0) offsets: --list, --describe, --delete")
     action = p.add_mutually_exclusive_group(required=True)
     action.add_argument("--list", action="store_true", help="list all consumer groups")
     action.add_argument("--describe", action="store_true", help="describe a group (offsets and lag by default)")
@@ -442,9 +442,12 @@ def _run(args: argparse.Namespace) -> int:
 def _run_zookeeper(args: argparse.Namespace) -> int:
     from kafka_zk.admin import zk_groups
 
-    if not (args.list or args.describe) or args.members or args.state:
-        print(f"{PROG}: error: with --zookeeper only --list and --describe [--offsets] are supported "
-              f"(use --bootstrap-server for the rest)", file=sys.stderr)
+    if not (args.list or args.describe or args.delete) or args.members or args.state:
+        print(f"{PROG}: error: with --zookeeper only --list, --describe [--offsets] and --delete are "
+              f"supported (use --bootstrap-server for the rest)", file=sys.stderr)
+        return 2
+    if args.delete and not args.group:
+        print(f"{PROG}: error: --delete needs --group G", file=sys.stderr)
         return 2
     if args.describe and len(args.group) != 1:
         print(f"{PROG}: error: --describe needs one --group", file=sys.stderr)

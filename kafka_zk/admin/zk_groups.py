@@ -3,6 +3,9 @@ ZooKeeper (the v0 store: ``/consumers/<group>/offsets/<topic>/<partition>``), as
 ConsumerGroupCommand showed them with ``--zookeeper``, and as CMAK (Kafka Manager) showed their lag.
 
 * ``--list``: every child of ``/consumers``, one per line.
+* ``--delete --group G [--group G2]``: removes ``/consumers/<group>`` unless consumers are registered under
+  ``/consumers/<group>/ids`` (Kafka's ``Deleted all consumer group information for group 'G' in
+  zookeeper.`` / ``Delete for group 'G' failed because its consumers are still active.``).
 * ``--describe``: the old tool's table (on stderr first, Kafka's note that only ZooKeeper-based consumers
   are shown)::
 
@@ -127,6 +130,25 @@ def rows_for(tps: Sequence[tuple[str, int]], offsets: Mapping[tuple[str, int], i
     return [Row(t, p, offsets.get((t, p)), ends.get((t, p)), owners.get((t, p))) for t, p in tps]
 
 
+def delete_groups(zk: Any, groups: Sequence[str]) -> int:
+    """Kafka 1.x's ``--zookeeper --delete``: one line per group; exit 1 if any could not be deleted."""
+    from zk_layout import paths
+
+    failed = False
+    for group in groups:
+        base = paths.consumer_group_path(group)
+        if zk.exists(base) is None:
+            print(f"Error: Delete for group '{group}' failed because group does not exist.")
+            failed = True
+        elif zk.get_children(f"{base}/ids"):
+            print(f"Error: Delete for group '{group}' failed because its consumers are still active.")
+            failed = True
+        else:
+            zk.delete_recursive(base)
+            print(f"Deleted all consumer group information for group '{group}' in zookeeper.")
+    return 1 if failed else 0
+
+
 def run(args: Any) -> int:
     from kafka_zk.admin.common import quiet_kazoo
     from zk_layout import KafkaZkClient, ZkLayoutError, paths
@@ -145,6 +167,8 @@ def run(args: Any) -> int:
             for g in sorted(zk.get_children(paths.CONSUMERS) or []):
                 print(g)
             return 0
+        if args.delete:
+            return delete_groups(zk, args.group)
         group = args.group[0]
         print(NOTE, file=sys.stderr)
         if zk.exists(paths.consumer_group_path(group)) is None:

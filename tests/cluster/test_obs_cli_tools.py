@@ -388,6 +388,11 @@ def test_zookeeper_group_offsets_with_live_lag(cluster: Any) -> None:
     missing = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--describe", "--group",
                  "nope-x")
     assert missing.returncode == 1 and "Error: The consumer group 'nope-x' does not exist." in missing.stdout
+    deleted = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--delete", "--group", group)
+    assert (deleted.returncode, deleted.stdout.strip()) == (
+        0, f"Deleted all consumer group information for group '{group}' in zookeeper.")
+    after = kz("consumer-groups", "--zookeeper", cluster.zookeeper_connect, "--list")
+    assert group not in after.stdout.splitlines()
 
 
 # ------------------------------------------------------------------------------------- dump-log
@@ -573,4 +578,4 @@ def test_producer_perf_test_payload_file(cluster: Any, tmp_path: Any) -> None:
     assert PRODUCER_TOTAL.fullmatch(lines[-1])
     c = kz("console-consumer", "--bootstrap-server", bs, "--topic", topic, "--from-beginning",
            "--max-messages", "60")
-    assert set(c.stdout.splitlines()) == {"alpha", "beta", "gamma"}  # records are the pieces, picked at random
+    assert set(c.stdout.splitlines()) == {"alpha", "beta", "gamma"}  # the pieces, picked at random
