@@ -22,12 +22,16 @@ SUBCOMMAND_MODULES = (
     "broker_cmd",
     "topics",
     "consumer_groups",
+    "console",
     "produce_consume",
+    "perf_test",
     "leader_election",
     "reassign_partitions",
     "zookeeper_cmd",
     "zk_tree",
     "lab_cmd",
+    "dump_log",
+    "configs",
 )
 
 

@@ -392,7 +392,10 @@ class GroupAdmin:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("consumer-groups", help="list, describe, reset offsets of and delete consumer groups",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bootstrap-server", required=True, metavar="HOST:PORT[,HOST:PORT]", help="brokers to connect to")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--bootstrap-server", metavar="HOST:PORT[,HOST:PORT]", help="brokers to connect to")
+    where.add_argument("--zookeeper", metavar="HOST:PORT[/CHROOT]",
+                       help="groups with ZooKeeper-stored (v0) offsets: --list, --describe, --delete")
     action = p.add_mutually_exclusive_group(required=True)
     action.add_argument("--list", action="store_true", help="list all consumer groups")
     action.add_argument("--describe", action="store_true", help="describe a group (offsets and lag by default)")
@@ -419,6 +422,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.zookeeper:
+        return _run_zookeeper(args)
     try:
         bootstrap = parse_bootstrap(args.bootstrap_server)
         _check_args(args)
@@ -432,6 +437,22 @@ def _run(args: argparse.Namespace) -> int:
     except (KafkaConnectionError, KafkaRequestTimeoutError) as e:
         print(f"Error: {e}", file=sys.stderr)
         return 1
+
+
+def _run_zookeeper(args: argparse.Namespace) -> int:
+    from kafka_zk.admin import zk_groups
+
+    if not (args.list or args.describe or args.delete) or args.members or args.state:
+        print(f"{PROG}: error: with --zookeeper only --list, --describe [--offsets] and --delete are "
+              f"supported (use --bootstrap-server for the rest)", file=sys.stderr)
+        return 2
+    if args.delete and not args.group:
+        print(f"{PROG}: error: --delete needs --group G", file=sys.stderr)
+        return 2
+    if args.describe and len(args.group) != 1:
+        print(f"{PROG}: error: --describe needs one --group", file=sys.stderr)
+        return 2
+    return zk_groups.run(args)
 
 
 def _check_args(args: argparse.Namespace) -> None:

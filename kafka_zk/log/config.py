@@ -83,6 +83,14 @@ BROKER_SYNONYMS: dict[str, str] = {
     "log.message.timestamp.difference.max.ms": "message.timestamp.difference.max.ms",
     "log.message.downconversion.enable": "message.downconversion.enable",
 }
+# Broker keys that may change while brokers run (``/config/brokers/<default>`` and ``/<id>``, applied by
+# DynamicConfigManager): Kafka's DynamicLogConfig set — each topic key's primary broker synonym, except
+# log.message.format.version, whose change needs a rolling restart.
+DYNAMIC_BROKER_KEYS: frozenset[str] = frozenset(
+    set(BROKER_SYNONYMS) - {"log.message.format.version"}
+    | {"log.retention.ms", "log.roll.ms", "log.roll.jitter.ms", "log.flush.interval.ms"}
+)
+
 # Keys with unit variants, resolved by precedence (most specific first), with the factor to ms.
 _UNIT_SYNONYMS: dict[str, list[tuple[str, int]]] = {
     "retention.ms": [("log.retention.ms", 1), ("log.retention.minutes", 60_000), ("log.retention.hours", 3_600_000)],

@@ -257,6 +257,14 @@ class RecordBatchView:
                 f"record batch at offset {self.base_offset} is corrupt: CRC32C stored {stored:#010x}, computed {computed:#010x}"
             )
 
+    def is_valid(self) -> bool:
+        """:meth:`validate` as a yes/no (what kafka-dump-log prints as ``isvalid``)."""
+        try:
+            self.validate()
+        except CorruptRecordError:
+            return False
+        return True
+
     # ------------------------------------------------------------------ in-place rewrites
     def set_base_offset(self, offset: int) -> None:
         """Rewrite the base offset (outside the CRC)."""

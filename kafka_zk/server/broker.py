@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -43,6 +43,7 @@ from kafka_zk.common.control import (
     TopicPartitionRef,
     UpdateMetadataRequest,
 )
+from kafka_zk.common.config import ConfigError
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.logging import get_logger
 from kafka_zk.common.tasks import PeriodicJob, periodic, stop_all
@@ -181,6 +182,19 @@ class KafkaBroker:
             if self.controller.is_active:
                 self.controller.notify_unclean_leader_election_enabled(topic)
         self.events.emit(kinds.CONFIG_TOPIC_CHANGED, topic=topic, overrides=overrides)
+
+    def broker_log_defaults_changed(self, dynamic: Mapping[str, str]) -> bool:
+        """Dynamic broker configs (``/config/brokers/<default>`` then ``<id>``) over ``server.properties``
+        give new topic defaults (``log.retention.ms``, ``log.segment.bytes``, ...); logs created from now on
+        use them, and the config manager re-applies every existing topic. False when a value is invalid."""
+        try:
+            cfg = LogConfig.from_broker_props({**self.config.raw, **dynamic})
+        except ConfigError as e:
+            log.warning("ignoring invalid dynamic broker config", error=str(e))
+            return False
+        self._default_log_config = cfg
+        self.log_manager.default_config = cfg
+        return True
 
     async def auto_create_topic(
         self,

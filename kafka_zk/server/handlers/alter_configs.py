@@ -1,5 +1,8 @@
 """AlterConfigs (33): replace a topic's configuration overrides (``/config/topics/<t>`` + a change
-notification every broker reacts to). Broker configs are static here (answered INVALID_REQUEST).
+notification every broker reacts to), or a broker's dynamic configs (``/config/brokers/<id>``, or
+``<default>`` for the empty name, as Kafka): only the keys brokers apply live
+(:data:`~kafka_zk.log.config.DYNAMIC_BROKER_KEYS`); any other broker key is INVALID_REQUEST, a bad value
+INVALID_CONFIG. Like Kafka's AlterConfigs the given set replaces the stored one.
 
 Errors as ``ZkAdminManager.alterConfigs`` of Kafka 2.8: a null value is INVALID_REQUEST, an unknown key
 INVALID_CONFIG, a bad value INVALID_REQUEST ("Invalid config value for resource ..."); v1 is v0, v2 flexible.
@@ -9,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafka_zk.common.config import ConfigError
 from kafka_zk.common.errors import ErrorCode, KafkaError
-from kafka_zk.protocol.messages.configs import RESOURCE_TOPIC, AlterConfigsResponse
+from kafka_zk.log.config import DYNAMIC_BROKER_KEYS, LogConfig
+from kafka_zk.protocol.messages.configs import RESOURCE_BROKER, RESOURCE_TOPIC, AlterConfigsResponse
 from kafka_zk.server.config_ops import alter_error
 
 API_KEY = 33
@@ -24,10 +29,12 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     for res in req.resources:
         code, message = ErrorCode.NONE, None
         nulls = [c.name for c in res.configs if c.value is None]
-        if res.resource_type != RESOURCE_TOPIC:
-            code, message = ErrorCode.INVALID_REQUEST, "only topic configurations can be altered"
-        elif nulls:
+        if nulls:
             code, message = ErrorCode.INVALID_REQUEST, f"Null value not supported for : {','.join(nulls)}"
+        elif res.resource_type == RESOURCE_BROKER:
+            code, message = await _alter_broker(broker, res, req.validate_only)
+        elif res.resource_type != RESOURCE_TOPIC:
+            code, message = ErrorCode.INVALID_REQUEST, "only topic and broker configurations can be altered"
         else:
             configs = {c.name: c.value for c in res.configs}
             try:
@@ -46,3 +53,21 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
             )
         )
     return R(throttle_time_ms=0, responses=out)
+
+
+async def _alter_broker(broker: Any, res: Any, validate_only: bool) -> tuple[ErrorCode, str | None]:
+    name = res.resource_name or "<default>"
+    if name != "<default>" and not name.isdigit():
+        return ErrorCode.INVALID_REQUEST, f"broker resource name must be a broker id or empty, got {name!r}"
+    configs = {c.name: c.value for c in res.configs if c.value is not None}
+    static = sorted(k for k in configs if k not in DYNAMIC_BROKER_KEYS)
+    if static:
+        return ErrorCode.INVALID_REQUEST, (f"{static[0]} cannot be changed while brokers run (dynamic broker "
+                                           f"keys: {', '.join(sorted(DYNAMIC_BROKER_KEYS))})")
+    try:
+        LogConfig.from_broker_props(configs)
+    except ConfigError as e:
+        return ErrorCode.INVALID_CONFIG, str(e)
+    if not validate_only:
+        await broker.zk_call(broker.zk.change_entity_config, "brokers", name, configs)
+    return ErrorCode.NONE, None

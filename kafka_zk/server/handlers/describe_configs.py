@@ -1,8 +1,11 @@
 """DescribeConfigs (32): a topic's effective configuration (its ``/config/topics/<t>`` overrides over the
-broker's ``log.*`` defaults over Kafka's defaults), or a broker's static configuration.
+broker's ``log.*`` defaults over Kafka's defaults), or a broker's configuration: its dynamic configs
+(``/config/brokers/<id>``, then ``<default>``, read fresh from ZooKeeper) over ``server.properties``. Broker
+keys outside ``DYNAMIC_BROKER_KEYS`` are read-only.
 
-v0 flags defaults with ``is_default``; v1 reports ``config_source`` (1 = topic override, 4 = static broker
-config, 5 = Kafka default) and, when asked, the synonyms in precedence order; v3 the key's type and
+v0 flags defaults with ``is_default``; v1 reports ``config_source`` (1 = topic override, 2 = dynamic broker
+config, 3 = dynamic default broker config, 4 = static broker config, 5 = Kafka default) and, when asked, the
+synonyms in precedence order; v3 the key's type and
 documentation when ``include_documentation`` is set; v4 is v3, flexible.  Reporting lives in
 :mod:`kafka_zk.server.config_ops`.
 """
@@ -12,10 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from kafka_zk.common.errors import ErrorCode
+from kafka_zk.log.config import DYNAMIC_BROKER_KEYS
 from kafka_zk.protocol.messages.configs import RESOURCE_BROKER, RESOURCE_TOPIC, DescribeConfigsResponse
 from kafka_zk.server.config_ops import (
     CONFIG_TYPE_CODES,
     SOURCE_DEFAULT,
+    SOURCE_DYNAMIC_BROKER,
+    SOURCE_DYNAMIC_DEFAULT_BROKER,
     SOURCE_STATIC_BROKER,
     ConfigEntry,
     topic_config_entries,
@@ -58,7 +64,8 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
                     )
                 )
                 continue
-            entries = [_entry(e, True, synonyms, docs) for e in _broker_entries(broker, keys)]
+            entries = [_entry(e, e.name not in DYNAMIC_BROKER_KEYS, synonyms, docs)
+                       for e in await _broker_entries(broker, keys)]
         else:
             results.append(
                 _error(
@@ -80,23 +87,33 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     return R(throttle_time_ms=0, results=results)
 
 
-def _broker_entries(broker: Any, keys: set[str] | None) -> list[ConfigEntry]:
+async def _broker_entries(broker: Any, keys: set[str] | None) -> list[ConfigEntry]:
     defs = broker.config.definition
+    own = await broker.zk_call(broker.zk.get_entity_config, "brokers", str(broker.broker_id))
+    default = await broker.zk_call(broker.zk.get_entity_config, "brokers", "<default>")
     out = []
     for name, value in sorted(broker.config.values.items()):
         if keys is not None and name not in keys:
             continue
-        explicit = name in broker.config.raw
-        source = SOURCE_STATIC_BROKER if explicit else SOURCE_DEFAULT
         key = defs.keys.get(name)
-        shown = None if value is None else _fmt(value)
-        syn = ((name, shown, source),) if explicit else ((name, _fmt(key.default) if key else shown, source),)
+        static = None if value is None else _fmt(value)
+        # Most specific first, as Kafka's synonyms: this broker's dynamic value, the cluster-wide dynamic
+        # default, server.properties, the built-in default.
+        syn: list[tuple[str, str | None, int]] = []
+        if name in own:
+            syn.append((name, own[name], SOURCE_DYNAMIC_BROKER))
+        if name in default:
+            syn.append((name, default[name], SOURCE_DYNAMIC_DEFAULT_BROKER))
+        if name in broker.config.raw:
+            syn.append((name, static, SOURCE_STATIC_BROKER))
+        syn.append((name, _fmt(key.default) if key and key.default is not None else static, SOURCE_DEFAULT))
+        shown, source = syn[0][1], syn[0][2]
         out.append(
             ConfigEntry(
                 name,
                 shown,
                 source,
-                syn,
+                tuple(syn) if source != SOURCE_DEFAULT else (syn[0],),
                 CONFIG_TYPE_CODES.get(key.type, 0) if key else 0,
                 (key.doc or None) if key else None,
             )
