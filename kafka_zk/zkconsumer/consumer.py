@@ -432,6 +432,11 @@ class ZkConsumer:
             fetcher.assign(decision)
             for tp, off in self._consumed.items():
                 fetcher.seek(tp, off)
+            # No committed offset: auto.offset.reset decides now (ListOffsets), so that the reset position
+            # is what the next commit stores even if nothing is read before it (as Kafka's fetcher does).
+            for tp in decision:
+                if tp not in self._consumed:
+                    self._consumed[tp] = await fetcher.position(tp)
         if decision:
             self._assigned.set()
         return True
