@@ -74,6 +74,9 @@ class ZkConsumerStats:
     watch_events: int = 0
     #: Creates, deletes and sets this consumer sent (registrations, owners, offsets).
     zk_writes: int = 0
+    #: Reads made to rebalance (brokers, members' registrations, partitions, offsets; a pipelined read
+    #: of k znodes counts k).
+    zk_reads: int = 0
 
 
 def generate_consumer_uuid() -> str:
@@ -408,6 +411,7 @@ class ZkConsumer:
         az, zk = self._az, self._zk
         assert az is not None and zk is not None
         brokers = await az.call(zk.get_all_brokers)
+        self.stats.zk_reads += 1 + len(brokers)
         if not brokers:
             log.warning("no brokers found when trying to rebalance", consumer=self.consumer_id)
             self._had_brokers = False
@@ -476,6 +480,7 @@ class ZkConsumer:
         partitions = zk.get_partitions_for_topics(members[self.consumer_id])
         decision = range_assign(self.consumer_id, members, partitions)
         offsets = zk.get_consumer_offsets(self.group_id, decision)
+        self.stats.zk_reads += 1 + len(registrations) + (1 if wildcard else 0) + len(partitions) + len(decision)
         return decision, {TopicPartition(*tp): off for tp, off in offsets.items()}
 
     def _claim(self, decision: Mapping[TopicPartition, str]) -> bool:
