@@ -187,3 +187,29 @@ async def test_largest_skips_history_and_a_session_expiry_registers_again(cluste
         assert zk.get_consumers_in_group(group) == []
     finally:
         zk.close()
+
+
+@run_async
+async def test_added_partitions_and_new_matching_topics_trigger_a_rebalance(cluster: Any) -> None:
+    bs, zkc = cluster.bootstrap_servers, cluster.zookeeper_connect
+    topic, group = await make_topic(bs, 2, 0), unique_name("g")
+    static = ZkConsumer(zookeeper_connect=zkc, group_id=group, topics=[topic], consumer_id="s", **FAST)
+    prefix = unique_name("wild")
+    wild = ZkConsumer(zookeeper_connect=zkc, group_id=unique_name("gw"), whitelist=f"{prefix}-.*",
+                      consumer_id="w", **FAST)
+    await static.start()
+    await wild.start()
+    try:
+        assert wild.assignment() == {}  # nothing matches yet
+        async with AdminClient(bs) as admin:
+            await admin.create_partitions({topic: 4})  # the data watch on /brokers/topics/<t> fires
+            await admin.create_topic(NewTopic(f"{prefix}-a", 2, 1))  # the children watch on /brokers/topics
+        await async_wait_until(lambda: settled([static], topic, 4), timeout=30,
+                               message="the added partitions were not claimed")
+        await async_wait_until(lambda: settled([wild], f"{prefix}-a", 2), timeout=30,
+                               message="the new topic matching the whitelist was not claimed")
+        await produce(bs, f"{prefix}-a", 0, 4)
+        assert sorted(r.value for r in await drain([wild], 4)) == [b"v0", b"v1", b"v2", b"v3"]
+    finally:
+        await static.close()
+        await wild.close()
