@@ -41,7 +41,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kafka_zk.client.admin import AdminClient, NewTopic
-from kafka_zk.common.tp import TopicPartition
 from kafka_zk.launch.zookeeper import four_letter_word
 from kafka_zk.zkconsumer import ZkConsumer
 
@@ -54,6 +53,7 @@ class Cost:
     attempts: int = 0
     conflicts: int = 0
     settle_s: float = 0.0
+    settled: bool = True
 
 
 def zxid(zk_hostport: str) -> int:
@@ -67,51 +67,66 @@ def zxid(zk_hostport: str) -> int:
 
 
 async def wait_for(cond: Any, timeout: float, what: str) -> None:
+    if not await settle(cond, timeout):
+        raise SystemExit(f"bench_zk_rebalance: {what} did not happen within {timeout:g}s")
+
+
+async def settle(cond: Any, timeout: float) -> bool:
+    """Wait until ``cond()``; False after ``timeout`` s (a group that never settles is a result too)."""
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
-            raise SystemExit(f"bench_zk_rebalance: {what} did not happen within {timeout:g}s")
+            return False
         await asyncio.sleep(0.02)
+    return True
+
+
+def all_own(owned: list[list[tuple[str, int]]], wanted: list[tuple[str, int]]) -> bool:
+    """Each partition owned exactly once and — when there are enough partitions — nobody idle (so that a
+    generation without every member does not count as settled)."""
+    flat = sorted(tp for mine in owned for tp in mine)
+    return flat == wanted and (len(owned) > len(wanted) or all(owned))
 
 
 # ------------------------------------------------------------------------------------ ZooKeeper consumers
 
 
-async def zk_join_cost(zk: str, topic: str, partitions: int, n: int, settings: dict[str, Any],
-                       timeout: float) -> Cost:
+async def zk_cost(zk: str, topic: str, partitions: int, n: int, joining: int, settings: dict[str, Any],
+                  timeout: float) -> Cost:
+    """``n - joining`` members settle first; then ``joining`` members start at once; the cost of that."""
     group = f"bench-zk-{uuid.uuid4().hex[:8]}"
-    wanted = [TopicPartition(topic, p) for p in range(partitions)]
+    wanted = [(topic, p) for p in range(partitions)]
     members: list[ZkConsumer] = []
+    fields = ("watch_events", "zk_reads", "rebalance_attempts", "owner_conflicts")
 
     def settled() -> bool:
-        return not any(c.rebalancing for c in members) and sorted(
-            tp for c in members for tp in c.assignment()) == wanted
+        return not any(c.rebalancing for c in members) and all_own(
+            [sorted(c.assignment()) for c in members], wanted)
 
     def make(i: int) -> ZkConsumer:
         return ZkConsumer(zookeeper_connect=zk, group_id=group, topics={topic: 1}, consumer_id=f"m{i:02d}",
                           auto_commit_enable=False, **settings)
 
     try:
-        warm = [make(i) for i in range(n - 1)]
+        warm = [make(i) for i in range(n - joining)]
         members.extend(warm)
         if warm:
             await asyncio.gather(*(c.start() for c in warm))
-            await wait_for(settled, timeout, f"{n - 1} ZooKeeper consumers settling")
+            await wait_for(settled, timeout, f"{len(warm)} ZooKeeper consumers settling")
             await asyncio.sleep(0.5)  # let the last watch notifications arrive before the baseline
-        before = [(c.stats.watch_events, c.stats.zk_reads, c.stats.rebalance_attempts, c.stats.owner_conflicts)
-                  for c in members]
+        before = {id(c): [getattr(c.stats, f) for f in fields] for c in members}
         z0, t0 = zxid(zk), time.monotonic()
-        joiner = make(n - 1)
-        members.append(joiner)
-        await joiner.start()
-        await wait_for(settled, timeout, f"the group of {n} ZooKeeper consumers settling")
+        joiners = [make(i) for i in range(n - joining, n)]
+        members.extend(joiners)
+        # A start whose first rebalance fails every attempt raises (createMessageStreams does): keep going.
+        await asyncio.gather(*(c.start() for c in joiners), return_exceptions=True)
+        ok = await settle(settled, timeout)
         t1 = time.monotonic()
-        await asyncio.sleep(0.3)  # anything still in flight belongs to this join
+        await asyncio.sleep(0.3)  # anything still in flight belongs to this change
         z1 = zxid(zk)
-        before.append((0, 0, 0, 0))
-        sums = [sum(getattr(c.stats, f) - b[i] for c, b in zip(members, before))
-                for i, f in enumerate(("watch_events", "zk_reads", "rebalance_attempts", "owner_conflicts"))]
-        return Cost(z1 - z0, sums[0], sums[1], sums[2], sums[3], t1 - t0)
+        sums = [sum(getattr(c.stats, f) - before.get(id(c), [0] * 4)[i] for c in members)
+                for i, f in enumerate(fields)]
+        return Cost(z1 - z0, sums[0], sums[1], sums[2], sums[3], t1 - t0, ok)
     finally:
         await asyncio.gather(*(c.abort() for c in members), return_exceptions=True)
 
@@ -152,29 +167,28 @@ class KafkaMember:
         self._consumer.close()
 
 
-async def kafka_join_cost(zk: str, bootstrap: str, topic: str, partitions: int, n: int,
-                          timeout: float) -> Cost:
+async def kafka_cost(zk: str, bootstrap: str, topic: str, partitions: int, n: int, joining: int,
+                     timeout: float) -> Cost:
     group = f"bench-kafka-{uuid.uuid4().hex[:8]}"
     wanted = sorted((topic, p) for p in range(partitions))
     members: list[KafkaMember] = []
 
     def settled(expected_rebalances: list[int]) -> bool:
-        owned = sorted(tp for m in members for tp in m.assignment)
-        return owned == wanted and all(m.rebalances >= r for m, r in zip(members, expected_rebalances))
+        return all_own([sorted(m.assignment) for m in members], wanted) and all(
+            m.rebalances >= r for m, r in zip(members, expected_rebalances))
 
     try:
-        members.extend(KafkaMember(bootstrap, group, topic) for _ in range(n - 1))
+        members.extend(KafkaMember(bootstrap, group, topic) for _ in range(n - joining))
         if members:
-            await wait_for(lambda: settled([1] * (n - 1)), timeout, f"{n - 1} Kafka consumers settling")
+            await wait_for(lambda: settled([1] * len(members)), timeout, f"{len(members)} Kafka consumers settling")
             await asyncio.sleep(1.0)
-        counts = [m.rebalances for m in members]
+        counts = [m.rebalances + 1 for m in members] + [1] * joining
         z0, t0 = zxid(zk), time.monotonic()
-        members.append(KafkaMember(bootstrap, group, topic))
-        await wait_for(lambda: settled([c + 1 for c in counts] + [1]), timeout,
-                       f"the group of {n} Kafka consumers settling")
+        members.extend(KafkaMember(bootstrap, group, topic) for _ in range(joining))
+        ok = await settle(lambda: settled(counts), timeout)
         t1 = time.monotonic()
         await asyncio.sleep(0.3)
-        return Cost(zxid(zk) - z0, settle_s=t1 - t0)
+        return Cost(zxid(zk) - z0, settle_s=t1 - t0, settled=ok)
     finally:
         for m in members:
             m.close()
@@ -187,10 +201,13 @@ def table(rows: list[tuple[int, Cost, Cost]]) -> str:
     head = ("members", "ZK consumer: ZK writes", "watch events", "ZK reads", "attempts", "conflicts",
             "settle s", "| broker group: ZK writes", "watch events", "settle s")
     lines = [head]
+
+    def secs(c: Cost) -> str:
+        return f"{c.settle_s:.2f}" if c.settled else f">{c.settle_s:.0f} (never)"
+
     for n, z, k in rows:
         lines.append((str(n), str(z.zk_writes), str(z.watch_events), str(z.zk_reads), str(z.attempts),
-                      str(z.conflicts), f"{z.settle_s:.2f}", f"| {k.zk_writes}", str(k.watch_events),
-                      f"{k.settle_s:.2f}"))
+                      str(z.conflicts), secs(z), f"| {k.zk_writes}", str(k.watch_events), secs(k)))
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in lines)
 
@@ -202,24 +219,25 @@ async def run(zk: str, bootstrap: str, args: argparse.Namespace) -> None:
     settings = {"rebalance_backoff_ms": args.backoff_ms, "rebalance_max_retries": args.max_retries,
                 "zookeeper_session_timeout_ms": 6000}
     # Warm-up: creates __consumer_offsets and /consumers, so that no size pays for it.
-    await kafka_join_cost(zk, bootstrap, topic, args.partitions, 1, args.timeout)
-    await zk_join_cost(zk, topic, args.partitions, 1, settings, args.timeout)
-    rows = []
-    for n in args.sizes:
-        z = await zk_join_cost(zk, topic, args.partitions, n, settings, args.timeout)
-        k = await kafka_join_cost(zk, bootstrap, topic, args.partitions, n, args.timeout)
-        rows.append((n, z, k))
-        print(f"  measured {n} members", file=sys.stderr)
-    print(f"\nOne member joins a group of N-1 ({args.partitions} partitions, rebalance.backoff.ms="
-          f"{args.backoff_ms}, rebalance.max.retries={args.max_retries}); costs until the group settled:\n")
-    print(table(rows))
-    print("\nZK writes per member (ZooKeeper consumer): "
-          + ", ".join(f"N={n}: {z.zk_writes / n:.1f}" for n, z, _ in rows))
-    base = rows[0][1]
-    print("ZooKeeper consumer vs its own N=%d row: " % rows[0][0]
-          + ", ".join(f"N={n}: writes x{z.zk_writes / max(base.zk_writes, 1):.1f}, "
-                      f"watch events x{z.watch_events / max(base.watch_events, 1):.1f}, "
-                      f"reads x{z.zk_reads / max(base.zk_reads, 1):.1f}" for n, z, _ in rows))
+    await kafka_cost(zk, bootstrap, topic, args.partitions, 1, 1, args.timeout)
+    await zk_cost(zk, topic, args.partitions, 1, 1, settings, args.timeout)
+    print(f"{args.partitions} partitions, rebalance.backoff.ms={args.backoff_ms}, "
+          f"rebalance.max.retries={args.max_retries}, auto commit off; costs until the group settled.")
+    for title, together in (("One member joins a settled group of N-1", False),
+                            ("N members start at the same time", True)):
+        rows = []
+        for n in args.sizes:
+            joining = n if together else 1
+            z = await zk_cost(zk, topic, args.partitions, n, joining, settings, args.timeout)
+            k = await kafka_cost(zk, bootstrap, topic, args.partitions, n, joining, args.timeout)
+            rows.append((n, z, k))
+            print(f"  measured: {title}, N={n}", file=sys.stderr)
+        print(f"\n{title}:\n")
+        print(table(rows))
+        base = rows[0][1]
+        print(f"ZooKeeper consumer vs its own N={rows[0][0]} row: " + "; ".join(
+            f"N={n}: writes x{z.zk_writes / max(base.zk_writes, 1):.1f}, "
+            f"watch events {z.watch_events}, reads x{z.zk_reads / max(base.zk_reads, 1):.1f}" for n, z, _ in rows))
 
 
 def main() -> int:
