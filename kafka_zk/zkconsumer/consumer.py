@@ -127,11 +127,12 @@ class ZkConsumer:
                 raise ValueError("topics is empty: subscribe to at least one topic")
             for t, n in self.subscription.items():
                 paths.topic_path(t)  # refuses names that are no topic name
-                if not isinstance(n, int) or n < 1:
+                if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                     raise ValueError(f"topic {t!r}: the stream count must be an integer >= 1, got {n!r}")
         self.group_id = self.config.group_id
         #: ``<group>_<consumer.id>``: the registration's name, and the prefix of this consumer's thread ids.
         self.consumer_id = f"{self.group_id}_{self.config.consumer_id or generate_consumer_uuid()}"
+        paths.consumer_id_path(self.group_id, self.consumer_id)  # a group or id that is no znode name: ValueError
         self.stats = ZkConsumerStats()
         #: The last rebalance that failed every attempt (None once a later one succeeds).
         self.rebalance_error: ZkRebalanceFailedError | None = None
@@ -162,7 +163,11 @@ class ZkConsumer:
         zk = KafkaZkClient(cfg.zookeeper_connect, session_timeout_ms=cfg.zookeeper_session_timeout_ms,
                            connection_timeout_ms=cfg.zookeeper_connection_timeout_ms, create_chroot=False)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, zk.start)
+        try:
+            await loop.run_in_executor(None, zk.start)
+        except BaseException:
+            await loop.run_in_executor(None, zk.close)  # kazoo would go on trying to connect
+            raise
         self._zk = zk
         self._az = az = AsyncZk(zk, max_workers=2)
         self._started = True
@@ -349,7 +354,11 @@ class ZkConsumer:
             self._tasks.append(task)
 
     async def _after_expiry(self) -> None:
-        await self._register()
+        try:
+            await self._register()
+        except Exception as e:  # e.g. the old session's registration did not go away in time
+            log.error("registering again after a session expiry failed", consumer=self.consumer_id, error=str(e))
+            return
         self._wanted.set()
 
     async def _rebalance_loop(self) -> None:

@@ -102,3 +102,31 @@ def test_settings_take_kafkas_dotted_names_and_refuse_unknown_ones() -> None:
         ZkConsumerConfig(zookeeper_connect="z", group_id="g", auto_offset_reset="earliest")
     with pytest.raises(ValueError, match="must be an integer"):
         ZkConsumerConfig.from_settings({"zookeeper.connect": "z", "group.id": "g", "rebalance.max.retries": "x"})
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"topics": {"t": 1}, "whitelist": "t.*"}, "exactly one of"),
+    ({}, "exactly one of"),
+    ({"topics": []}, "topics is empty"),
+    ({"topics": {"t": 0}}, "stream count"),
+    ({"topics": {"t": True}}, "stream count"),
+    ({"topics": {"a/b": 1}}, "topic"),
+    ({"topics": ["t"], "consumer_id": "x/y"}, "consumer id"),
+    ({"topics": ["t"], "rebalance_max_retries": 0}, "rebalance.max.retries"),
+    ({"topics": ["t"], "fetch_size": 10}, "unknown ZooKeeper consumer setting 'fetch_size'"),
+])
+def test_bad_consumer_arguments_say_what_is_wrong(kwargs: dict[str, object], message: str) -> None:
+    from kafka_zk.zkconsumer import ZkConsumer
+
+    with pytest.raises(ValueError, match=message):
+        ZkConsumer(zookeeper_connect="127.0.0.1:1", group_id="g", **kwargs)  # type: ignore[arg-type]
+
+
+def test_consumer_ids_are_kafkas_group_underscore_host_ms_hex() -> None:
+    from kafka_zk.zkconsumer import ZkConsumer
+
+    c = ZkConsumer(zookeeper_connect="127.0.0.1:1", group_id="g", topics=["t"])
+    group, host_ms_hex = c.consumer_id.split("_", 1)
+    host, ms, hex8 = host_ms_hex.rsplit("-", 2)
+    assert group == "g" and host and ms.isdigit() and len(hex8) == 8 and int(hex8, 16) >= 0
+    assert ZkConsumer(zookeeper_connect="z", group_id="g", topics=["t"], consumer_id="me").consumer_id == "g_me"

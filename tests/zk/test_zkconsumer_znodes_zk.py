@@ -47,3 +47,16 @@ def test_offsets_and_partitions_are_read_pipelined(zk: KafkaZkClient) -> None:
     assert zk.get_partitions_for_topics(["orders", "missing"]) == {"orders": [0, 1, 2]}
     zk.set_consumer_offset("g", "orders", 1, 42)
     assert zk.get_consumer_offsets("g", [("orders", 0), ("orders", 1)]) == {("orders", 0): None, ("orders", 1): 42}
+
+
+def test_a_consumer_without_a_reachable_zookeeper_fails_in_one_line() -> None:
+    import asyncio
+
+    from helpers import free_port
+    from kafka_zk.zkconsumer import ZkConsumer
+    from zk_layout import ZkConnectionError
+
+    c = ZkConsumer(zookeeper_connect=f"127.0.0.1:{free_port()}", group_id="g", topics=["t"],
+                   zookeeper_connection_timeout_ms=300)
+    with pytest.raises(ZkConnectionError, match="could not connect to ZooKeeper"):
+        asyncio.run(c.start())
