@@ -213,3 +213,35 @@ async def test_added_partitions_and_new_matching_topics_trigger_a_rebalance(clus
     finally:
         await static.close()
         await wild.close()
+
+
+@run_async
+async def test_an_owner_that_does_not_go_away_makes_claims_back_off_and_give_up(cluster: Any) -> None:
+    from kafka_zk.zkconsumer import ZkRebalanceFailedError
+
+    bs, zkc = cluster.bootstrap_servers, cluster.zookeeper_connect
+    topic, group = await make_topic(bs, 3, 0), unique_name("g")
+    stale = KafkaZkClient(zkc, session_timeout_ms=10000).start()  # an old member that still owns partition 2
+    try:
+        assert stale.claim_partition_owner(group, topic, 2, f"{group}_old-0")
+        c = ZkConsumer(zookeeper_connect=zkc, group_id=group, topics=[topic], consumer_id="new",
+                       rebalance_backoff_ms=100, rebalance_max_retries=3)
+        with pytest.raises(ZkRebalanceFailedError, match="can't rebalance after 3 retries"):
+            await c.start()
+        assert (c.stats.rebalance_attempts, c.stats.owner_conflicts) == (3, 3)
+        # Every attempt gave back what it had claimed: only the stale owner is left.
+        assert stale.get_partition_owners(group, topic) == {2: f"{group}_old-0"}
+
+        patient = ZkConsumer(zookeeper_connect=zkc, group_id=group, topics=[topic], consumer_id="new",
+                             rebalance_backoff_ms=200, rebalance_max_retries=50)
+        starting = asyncio.create_task(patient.start())
+        await async_wait_until(lambda: patient.stats.owner_conflicts >= 2, timeout=20)
+        stale.release_partition_owner(group, topic, 2)  # the old member finally lets go
+        await asyncio.wait_for(starting, 20)
+        try:
+            assert sorted(tp.partition for tp in patient.assignment()) == [0, 1, 2]
+            assert stale.get_partition_owners(group, topic) == {p: f"{group}_new-0" for p in range(3)}
+        finally:
+            await patient.close()
+    finally:
+        stale.close()
