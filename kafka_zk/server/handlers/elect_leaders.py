@@ -11,14 +11,15 @@ from typing import Any
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.elect_leaders import ELECTION_UNCLEAN, ElectLeadersResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 43
+API_KEY = ApiKey.ELECT_LEADERS
 VERSIONS = (0, 2)
 
 R = ElectLeadersResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     wanted = None
     if req.topic_partitions is not None:
         wanted = [TopicPartition(t.topic, p) for t in req.topic_partitions for p in t.partitions]
