@@ -40,7 +40,7 @@ def _route(mod: ModuleType) -> Route:
         lo, hi = (int(v) for v in mod.VERSIONS)
         handle = mod.handle
     except (AttributeError, ValueError, TypeError) as e:
-        raise ValueError(f"{name}: a handler module defines API_KEY (an ApiKey), VERSIONS and handle: {e}") from e
+        raise ValueError(f"{name}: a handler module defines API_KEY (an ApiKey), VERSIONS, handle: {e}") from e
     if not inspect.iscoroutinefunction(handle):
         raise ValueError(f"{name}: handle must be `async def handle(broker, ctx, req)`")
     declared = DECLARED_VERSIONS.get(key)
