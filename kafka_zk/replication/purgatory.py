@@ -13,13 +13,14 @@ its completion test is a callable the replica manager builds per request (Kafka'
   ``max_wait_ms``. Consumers may only read below the high watermark, so their fetches wake on HW movement;
   followers read up to the log end, so theirs wake on appends.
 
-Operations watch keys ``(topic-partition, WAKE_HW | WAKE_LEO)`` (acks=all produces watch only HW). The
-replica manager wakes both purgatories for a key: LEO after a leader append, HW when the high watermark
-moves, both on a leadership change (so parked requests see NOT_LEADER_OR_FOLLOWER at once); each watching operation re-checks itself (``try_complete``) and,
-once complete, leaves every key it watched. Completion resolves the asyncio future that the request awaits;
-the request resumes on the loop's next iteration (no polling interval), so acks=all latency is the
-follower's fetch round trip. A timeout is one ``call_later`` handle per parked operation; when it fires the
-operation is checked one last time. :meth:`Purgatory.wake_all` (replica manager shutdown) re-checks all.
+Operations watch keys ``(topic-partition, WAKE_HW | WAKE_LEO)`` (acks=all produces watch only HW). The replica
+manager wakes both purgatories for a key: LEO after a leader append, HW when the high watermark moves, both on
+a leadership change (so parked requests see NOT_LEADER_OR_FOLLOWER at once); each watching operation re-checks
+itself (``try_complete``) and, once complete, leaves every key it watched. Completion resolves the asyncio
+future that the request awaits; the request resumes on the loop's next iteration (no polling interval), so
+acks=all latency is the follower's fetch round trip. A timeout is one ``call_later`` handle per parked
+operation; when it fires the operation is checked one last time. :meth:`Purgatory.wake_all` (replica manager
+shutdown) re-checks all.
 """
 
 from __future__ import annotations
