@@ -258,4 +258,7 @@ def decode_request_frame(frame: bytes | bytearray | memoryview) -> tuple[Request
         raise
     header, offset = RequestHeader.decode(frame)
     view = frame if isinstance(frame, memoryview) else memoryview(frame)
-    return header, message.decode(header.api_version, view[offset:])
+    # Bytes after the last field are ignored, as Kafka 2.8's request parser does (it reads the fields of the
+    # version and never checks that the buffer is used up). Real clients rely on it: librdkafka 2.16's
+    # all-topics Metadata v11 request carries 3 bytes beyond v11's fields.
+    return header, message.decode(header.api_version, view[offset:], allow_trailing=True)
