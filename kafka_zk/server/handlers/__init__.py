@@ -4,5 +4,6 @@
 
 ``kafka_zk.server.dispatch`` discovers the modules of this package and routes by their ``API_KEY``, so a new
 module here is served without another list to edit; ApiVersions and ``docs/protocol-coverage.md`` are derived
-from that table.
+from that table. Every module not starting with ``_`` must be a handler (the dispatch table refuses one
+that is not, at import); put helpers shared by handlers in a ``_``-prefixed module or outside this package.
 """
