@@ -93,7 +93,7 @@ class ApiKey(IntEnum):
     DESCRIBE_PRODUCERS = 61
 
 
-def _declared_messages() -> dict[ApiKey, tuple[Message, Message]]:
+def _declared_messages() -> dict[int, tuple[Message, Message]]:
     """Every request/response pair declared in :mod:`kafka_zk.protocol.messages`, found by walking its
     modules.
 
@@ -115,7 +115,7 @@ def _declared_messages() -> dict[ApiKey, tuple[Message, Message]]:
             if value.kind in pair:
                 raise ValueError(f"{value.name}: API key {value.api_key} has two {value.kind} declarations")
             pair[value.kind] = value
-    api: dict[ApiKey, tuple[Message, Message]] = {}
+    api: dict[int, tuple[Message, Message]] = {}
     for key, pair in sorted(found.items()):
         if set(pair) != {"request", "response"}:
             raise ValueError(f"API key {int(key)} ({key.name}) declares only its {', '.join(pair)}")
@@ -123,7 +123,8 @@ def _declared_messages() -> dict[ApiKey, tuple[Message, Message]]:
     return api
 
 
-API: dict[ApiKey, tuple[Message, Message]] = _declared_messages()
+#: Keyed by ``ApiKey`` members (ints, so a plain api key number looks them up too).
+API: dict[int, tuple[Message, Message]] = _declared_messages()
 
 for _key, (_req, _resp) in API.items():
     assert _req.valid_versions == _resp.valid_versions, _key
@@ -155,7 +156,7 @@ def declared_versions(api_key: int) -> tuple[int, int]:
 
 def _messages(api_key: int) -> tuple[Message, Message]:
     try:
-        return API[api_key]  # type: ignore[index]
+        return API[api_key]
     except KeyError:
         raise _undeclared(api_key) from None
 
@@ -176,7 +177,7 @@ def request_header_version(api_key: int, version: int) -> int:
     """
     if api_key == ApiKey.CONTROLLED_SHUTDOWN and version == 0:
         return 0
-    pair = API.get(api_key)  # type: ignore[call-overload]
+    pair = API.get(api_key)
     if pair is None:
         return 1
     return 2 if pair[0].is_flexible(version) else 1
@@ -186,7 +187,7 @@ def response_header_version(api_key: int, version: int) -> int:
     """1 for flexible versions, else 0 — except ApiVersions, whose responses always use header v0."""
     if api_key == ApiKey.API_VERSIONS:
         return 0
-    pair = API.get(api_key)  # type: ignore[call-overload]
+    pair = API.get(api_key)
     if pair is None:
         return 0
     return 1 if pair[1].is_flexible(version) else 0
