@@ -14,14 +14,15 @@ from typing import Any
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.fetch import FetchResponse
 from kafka_zk.replication.replica_manager import FetchRequestPartition
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 1
+API_KEY = ApiKey.FETCH
 VERSIONS = (4, 10)
 
 R = FetchResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     parts = [
         FetchRequestPartition(
             TopicPartition(t.topic, p.partition),

@@ -3,19 +3,18 @@ transactions also the last stable offset), -2 = earliest (log start offset)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import KafkaError
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.list_offsets import ListOffsetsResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 2
+API_KEY = ApiKey.LIST_OFFSETS
 VERSIONS = (1, 2)
 
 R = ListOffsetsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     rm = broker.replica_manager
     topics = []
     for t in req.topics:

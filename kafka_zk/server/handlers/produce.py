@@ -13,14 +13,15 @@ from typing import Any
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.produce import ProduceResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 0
+API_KEY = ApiKey.PRODUCE
 VERSIONS = (3, 8)
 
 R = ProduceResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response | None:
     entries: dict[TopicPartition, memoryview] = {}
     invalid: dict[TopicPartition, ErrorCode] = {}
     for topic in req.topic_data:
