@@ -128,6 +128,7 @@ API: dict[ApiKey, tuple[Message, Message]] = {
         m.LIST_PARTITION_REASSIGNMENTS_REQUEST,
         m.LIST_PARTITION_REASSIGNMENTS_RESPONSE,
     ),
+    ApiKey.DELETE_RECORDS: (m.DELETE_RECORDS_REQUEST, m.DELETE_RECORDS_RESPONSE),
 }
 
 for _key, (_req, _resp) in API.items():

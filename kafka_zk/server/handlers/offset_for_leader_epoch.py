@@ -10,7 +10,7 @@ from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.leader_epoch import OffsetForLeaderEpochResponse
 
 API_KEY = 23
-VERSIONS = (0, 3)
+VERSIONS = (0, 4)  # v4: flexible (tagged fields), same fields as v3
 
 R = OffsetForLeaderEpochResponse
 
