@@ -186,7 +186,7 @@ class FetchSessionCache:
         self._rng = rng or random.Random()
         self.sessions: dict[int, FetchSession] = {}
         self.stats: dict[str, int] = {
-            "sessionless_fetches": 0, "full_fetches": 0, "incremental_fetches": 0,
+            "sessionless_fetches": 0, "full_fetches": 0, "incremental_fetches": 0, "follower_incremental_fetches": 0,
             "session_id_not_found": 0, "invalid_session_epoch": 0,
             "sessions_created": 0, "evictions": 0, "partitions_omitted": 0,
         }
@@ -223,6 +223,8 @@ class FetchSessionCache:
         self.touch(session, now_ms)
         session.epoch = next_epoch(session.epoch)
         st["incremental_fetches"] += 1
+        if session.privileged:
+            st["follower_incremental_fetches"] += 1
         to_read = [c.request for c in session.partitions.values()]
         return FetchContext(self, "incremental", to_read, session=session, request_epoch=epoch)
 
