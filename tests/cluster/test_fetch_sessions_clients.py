@@ -206,3 +206,30 @@ def test_delete_records_with_kafka_python(two_brokers: Any) -> None:
     consumer = KafkaConsumer(bootstrap_servers=bs.split(","))
     assert consumer.beginning_offsets([TopicPartition(topic, 0)]) == {TopicPartition(topic, 0): 3}
     consumer.close()
+
+
+def test_delete_records_cli(two_brokers: Any, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from confluent_kafka import Producer
+
+    bs = two_brokers.bootstrap_servers
+    topic = unique_name("fs-drcli")
+    create_topic(bs, topic, 2)
+    producer = Producer({"bootstrap.servers": bs, "acks": "all"})
+    for i in range(5):
+        producer.produce(topic, value=b"v%d" % i, partition=0)
+    assert producer.flush(30) == 0
+    spec = tmp_path / "offsets.json"
+    spec.write_text(json.dumps({"partitions": [{"topic": topic, "partition": 0, "offset": 3},
+                                               {"topic": topic, "partition": 1, "offset": 1}], "version": 1}))
+    out = subprocess.run([sys.executable, "-m", "kafka_zk", "delete-records", "--bootstrap-server", bs,
+                          "--offset-json-file", str(spec)], capture_output=True, text=True, timeout=120)
+    assert out.stdout.splitlines() == [
+        "Executing records delete operation",
+        "Records delete operation completed:",
+        f"partition: {topic}-0\tlow_watermark: 3",
+        f"partition: {topic}-1\terror: OFFSET_OUT_OF_RANGE",  # partition 1 is empty: its HW is 0
+    ], out.stderr
+    assert out.returncode == 1
