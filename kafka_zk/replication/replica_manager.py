@@ -241,6 +241,8 @@ class ReplicaManager:
                 code = ErrorCode.NONE
                 if ps.delete_partition:
                     self.partitions.pop(tp, None)
+                    for key in [k for k in self._follower_log_start if k[0] == tp]:
+                        del self._follower_log_start[key]
                     try:
                         self.log_manager.delete_log(tp)
                     except Exception:

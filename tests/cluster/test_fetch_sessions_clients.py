@@ -233,3 +233,64 @@ def test_delete_records_cli(two_brokers: Any, tmp_path: Any) -> None:
         f"partition: {topic}-1\terror: OFFSET_OUT_OF_RANGE",  # partition 1 is empty: its HW is 0
     ], out.stderr
     assert out.returncode == 1
+
+
+def test_wire_session_errors_leader_epoch_v4_and_init_producer_id_v3(two_brokers: Any) -> None:
+    """Raw frames where no client library goes: the session errors, OffsetForLeaderEpoch v4 (flexible) and
+    InitProducerId v3's producer id/epoch pair (both or neither, else INVALID_REQUEST, as Kafka 2.8)."""
+    import asyncio
+
+    from kafka_zk.client.connection import KafkaConnection
+    from kafka_zk.common.errors import ErrorCode
+    from kafka_zk.protocol.apis import ApiKey
+    from kafka_zk.protocol.messages import FetchRequest, InitProducerIdRequest, OffsetForLeaderEpochRequest
+
+    bs = two_brokers.bootstrap_servers
+    topic = unique_name("fs-wire")
+    create_topic(bs, topic, 1)
+    from confluent_kafka.admin import AdminClient
+
+    leader = AdminClient({"bootstrap.servers": bs}).list_topics(topic, timeout=10).topics[topic].partitions[0].leader
+    host, port = two_brokers.broker(leader).bootstrap.split(":")
+
+    def fetch(session_id: int, epoch: int) -> Any:
+        return FetchRequest(replica_id=-1, max_wait_ms=0, min_bytes=0, max_bytes=1 << 20, isolation_level=0,
+                            session_id=session_id, session_epoch=epoch, topics=[FetchRequest.FetchTopic(
+                                topic=topic, partitions=[FetchRequest.FetchPartition(
+                                    partition=0, fetch_offset=0, log_start_offset=-1, partition_max_bytes=1 << 20)])])
+
+    async def run() -> None:
+        conn = await KafkaConnection.open(host, int(port))
+        try:
+            full = await conn.request(ApiKey.FETCH, fetch(0, 0), version=10)
+            assert full.error_code == 0 and full.session_id > 0 and len(full.responses) == 1
+            inc = await conn.request(ApiKey.FETCH, fetch(full.session_id, 1), version=10)
+            assert (inc.error_code, inc.session_id, inc.responses) == (0, full.session_id, [])  # nothing new
+            stale = await conn.request(ApiKey.FETCH, fetch(full.session_id, 1), version=10)
+            assert (stale.error_code, stale.responses) == (ErrorCode.INVALID_FETCH_SESSION_EPOCH, [])
+            unknown = await conn.request(ApiKey.FETCH, fetch(12345, 3), version=10)
+            assert unknown.error_code == ErrorCode.FETCH_SESSION_ID_NOT_FOUND
+            closed = await conn.request(ApiKey.FETCH, fetch(full.session_id, -1), version=10)
+            assert (closed.error_code, closed.session_id, len(closed.responses)) == (0, 0, 1)
+
+            epoch = await conn.request(ApiKey.OFFSET_FOR_LEADER_EPOCH, OffsetForLeaderEpochRequest(
+                replica_id=-1, topics=[OffsetForLeaderEpochRequest.OffsetForLeaderTopic(topic=topic, partitions=[
+                    OffsetForLeaderEpochRequest.OffsetForLeaderPartition(partition=0, leader_epoch=0)])]),
+                version=4)
+            p = epoch.topics[0].partitions[0]
+            assert (p.error_code, p.leader_epoch, p.end_offset) == (0, 0, 0)
+
+            def init(pid: int, pe: int) -> Any:
+                return InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=60000,
+                                             producer_id=pid, producer_epoch=pe)
+
+            first = await conn.request(ApiKey.INIT_PRODUCER_ID, init(-1, -1), version=4)
+            assert first.error_code == 0 and first.producer_id >= 0 and first.producer_epoch == 0
+            bumped = await conn.request(ApiKey.INIT_PRODUCER_ID, init(first.producer_id, 0), version=3)
+            assert bumped.error_code == 0 and bumped.producer_id != first.producer_id  # Kafka: a fresh id
+            half = await conn.request(ApiKey.INIT_PRODUCER_ID, init(first.producer_id, -1), version=3)
+            assert half.error_code == ErrorCode.INVALID_REQUEST
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
