@@ -3,8 +3,8 @@
 
 One broker process (under a real ZooKeeper), one topic of ``--partitions`` partitions (default 1,000). A
 consumer that follows all of them does ``--rounds`` fetch rounds; before each round ``--active`` partitions
-(default 10, the same ones for both modes, chosen by a fixed seed) get one new record. Two modes, same run,
-same broker, alternating blocks of rounds so drift on the machine hits both alike:
+(default 10, chosen by a fixed seed) get one new record, then both consumers fetch it, in alternating order,
+so both read the same records and drift on the machine hits both alike. Two modes, same run, same broker:
 
 * **sessionless** — Fetch v10 with session epoch -1: every request lists every partition, every response
   answers every partition (what a client without KIP-227, e.g. librdkafka, does);
@@ -133,7 +133,6 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=200, help="fetch rounds per mode")
     ap.add_argument("--active", type=int, default=10, help="partitions that get a record before each round")
-    ap.add_argument("--block", type=int, default=20, help="rounds per mode before switching")
     ap.add_argument("--zookeeper", default=None, help="use this ZooKeeper instead of starting one")
     args = ap.parse_args()
     root = tempfile.mkdtemp(prefix="bench-fs-")
@@ -178,23 +177,21 @@ def run(c: LocalCluster, args: argparse.Namespace) -> None:
     for consumer in modes.values():  # warm-up round (opens the session), not counted
         consumer.fetch()
     produced = 0
-    done = 0
-    while done < args.rounds:
-        for name, consumer in modes.items():
-            for _ in range(min(args.block, args.rounds - done)):
-                for p in rng.sample(range(args.partitions), args.active):
-                    producer.produce(topic, b"x" * 100, partition=p)
-                    produced += 1
-                producer.flush(30)
-                cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-                req_b, resp_b = consumer.fetch()
-                wall, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
-                tot = totals[name]
-                tot[0] += req_b
-                tot[1] += resp_b
-                tot[2] += cpu
-                tot[3] += wall
-        done += min(args.block, args.rounds - done)
+    names = list(modes)
+    for r in range(args.rounds):
+        for p in rng.sample(range(args.partitions), args.active):
+            producer.produce(topic, b"x" * 100, partition=p)
+            produced += 1
+        producer.flush(30)
+        for name in names if r % 2 == 0 else reversed(names):  # both read the same new records each round
+            cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+            req_b, resp_b = modes[name].fetch()
+            wall, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+            tot = totals[name]
+            tot[0] += req_b
+            tot[1] += resp_b
+            tot[2] += cpu
+            tot[3] += wall
     # both consumers must have read every record (nothing lost by leaving partitions out)
     for consumer in modes.values():
         while consumer.records < produced:

@@ -73,7 +73,10 @@ class CachedPartition:
     log_start_offset: int = -1
 
     def must_respond(self, r: FetchResult) -> bool:
-        """Whether ``r`` goes into an incremental response; remembers what was sent."""
+        """Whether ``r`` goes into an incremental response; remembers what was sent.
+
+        Kafka also always answers a partition with a preferred read replica or a diverging epoch (Fetch
+        v11/v12): a FetchResult that gains those must make them count here too."""
         respond = r.size > 0
         if self.high_watermark != r.high_watermark:
             respond = True
