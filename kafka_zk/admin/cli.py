@@ -32,6 +32,7 @@ SUBCOMMAND_MODULES = (
     "lab_cmd",
     "dump_log",
     "configs",
+    "delete_records",
 )
 
 

@@ -8,7 +8,8 @@ Each partition goes through two states:
   (KIP-101; KIP-279 for the iterative case, see :func:`truncation_offset`). Truncating to the high watermark
   instead — the pre-0.11 rule — loses or diverges committed data when leaders change twice in quick
   succession; the epoch rule does not.
-* **fetching** — Fetch with ``replica_id`` = our broker id from our log end offset; the leader treats that
+* **fetching** — Fetch with ``replica_id`` = our broker id from our log end offset, in an incremental fetch
+  session (KIP-227, :mod:`~kafka_zk.replication.fetch_session_handler`) as Kafka's fetchers do; the leader treats that
   fetch offset as our LEO (which drives its ISR and HW) and answers with batches and its HW. Batches are
   appended as they are (the leader's offsets, epochs and CRCs), only whole batches (a trailing partial
   batch at the response size limit is fetched again next time). Our HW := the leader's HW clamped to our LEO.
@@ -39,6 +40,7 @@ from kafka_zk.protocol.messages.fetch import FetchRequest
 from kafka_zk.protocol.messages.leader_epoch import OffsetForLeaderEpochRequest
 from kafka_zk.protocol.messages.list_offsets import ListOffsetsRequest
 from kafka_zk.record.batch import iter_batches
+from kafka_zk.replication.fetch_session_handler import FetchSessionHandler, PartitionFetchData
 from kafka_zk.replication.partition import Partition
 
 log = get_logger(__name__)
@@ -106,6 +108,7 @@ class ReplicaFetcher:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
         self._stopped = False
+        self.session = FetchSessionHandler()  # KIP-227 incremental fetches to this leader
 
     def start(self) -> None:
         self._task = spawn(self._run(), f"replica-fetcher-{self.broker_id}-from-{self.leader_id}")
@@ -216,29 +219,48 @@ class ReplicaFetcher:
 
     async def _fetch(self, states: list[FetchState]) -> None:
         assert self._conn is not None
+        wanted = {
+            s.tp: PartitionFetchData(
+                s.partition.log.log_end_offset, s.partition.log.log_start_offset, self.partition_max_bytes,
+                s.leader_epoch,
+            )
+            for s in states
+        }
+        sent = self.session.build(wanted)
         by_topic: dict[str, list[Any]] = {}
-        for s in states:
-            lg = s.partition.log
-            by_topic.setdefault(s.tp.topic, []).append(
+        for tp, d in sent.to_send.items():
+            by_topic.setdefault(tp.topic, []).append(
                 FetchRequest.FetchPartition(
-                    partition=s.tp.partition,
-                    current_leader_epoch=s.leader_epoch,
-                    fetch_offset=lg.log_end_offset,
-                    log_start_offset=lg.log_start_offset,
-                    partition_max_bytes=self.partition_max_bytes,
+                    partition=tp.partition,
+                    current_leader_epoch=d.current_leader_epoch,
+                    fetch_offset=d.fetch_offset,
+                    log_start_offset=d.log_start_offset,
+                    partition_max_bytes=d.max_bytes,
                 )
             )
+        forgotten: dict[str, list[int]] = {}
+        for tp in sent.forgotten:
+            forgotten.setdefault(tp.topic, []).append(tp.partition)
         req = FetchRequest(
             replica_id=self.broker_id,
             max_wait_ms=self.max_wait_ms,
             min_bytes=self.min_bytes,
             max_bytes=self.max_bytes,
             isolation_level=0,
-            session_id=0,
-            session_epoch=-1,
+            session_id=sent.session_id,
+            session_epoch=sent.epoch,
             topics=[FetchRequest.FetchTopic(topic=t, partitions=ps) for t, ps in by_topic.items()],
+            forgotten_topics_data=[FetchRequest.ForgottenTopic(topic=t, partitions=ps) for t, ps in forgotten.items()],
         )
-        resp = await self._conn.request(ApiKey.FETCH, req, version=FETCH_VERSION)
+        try:
+            resp = await self._conn.request(ApiKey.FETCH, req, version=FETCH_VERSION)
+        except BaseException:
+            self.session.handle_error()
+            raise
+        if not self.session.handle_response(sent, resp.error_code, resp.session_id):
+            log.info("fetch session error; next fetch is full", leader=self.leader_id,
+                     error=ErrorCode(resp.error_code).name)
+            return
         answers = {(t.topic, p.partition_index): p for t in resp.responses for p in t.partitions}
         for s in states:
             if self.states.get(s.tp) is not s:
@@ -263,12 +285,14 @@ class ReplicaFetcher:
                 if whole:
                     lg.append_as_follower(records[:whole])
                     p.emit_leo("follower")
+            p.update_follower_high_watermark(a.high_watermark)
+            # After the HW, as Kafka's ReplicaFetcherThread: the leader's log start (DeleteRecords) is at most
+            # its HW, so once ours caught up it can follow; the leader sees ours in our next fetch.
             if a.log_start_offset > lg.log_start_offset:
                 try:
-                    lg.maybe_increment_log_start_offset(min(a.log_start_offset, lg.log_end_offset))
+                    lg.maybe_increment_log_start_offset(min(a.log_start_offset, lg.high_watermark))
                 except KafkaError:
                     pass
-            p.update_follower_high_watermark(a.high_watermark)
         elif code == ErrorCode.OFFSET_OUT_OF_RANGE:
             await self._handle_out_of_range(s)
         elif code in (

@@ -30,6 +30,7 @@ from typing import Callable, Hashable, Iterable
 
 WAKE_HW = "hw"
 WAKE_LEO = "leo"
+WAKE_LOG_START = "log_start"  # a replica's log start offset moved (DeleteRecords waits for its low watermark)
 
 
 class DelayedOperation:

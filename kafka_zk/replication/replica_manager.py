@@ -11,6 +11,11 @@
   watermark passes the batch (or the request times out).
 * **Fetch**: consumers read below the high watermark, followers up to the log end; a follower's fetch also
   reports its progress, which may advance the HW and expand the ISR. Fetches with too little data long-poll.
+* **DeleteRecords**: on the leader, raise the log start offset (-1 = to the high watermark; never beyond it:
+  OFFSET_OUT_OF_RANGE; a topic without ``delete`` in ``cleanup.policy``: POLICY_VIOLATION; internal topics:
+  INVALID_TOPIC_EXCEPTION), then wait until the *low watermark* — the smallest log start offset of the
+  leader and its in-sync followers, which report theirs in every fetch — reaches it (Kafka's
+  ``DelayedDeleteRecords``; Kafka counts the alive followers, we the in-sync ones).
 * **ISR maintenance**: every ``replica.lag.time.max.ms / 2`` each led partition may propose a shrink;
   proposals are written to the partition state znode with a zkVersion-conditional update (the leader keeps the
   controller epoch and leader epoch it got from the controller). Changed partitions are announced through
@@ -45,7 +50,7 @@ from kafka_zk.log.config import LogConfig
 from kafka_zk.log.manager import LogManager
 from kafka_zk.replication.fetcher import ReplicaFetcherManager
 from kafka_zk.replication.partition import IsrProposal, Partition, is_stale_leader_epoch
-from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, CallbackOperation, Purgatory
+from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, WAKE_LOG_START, CallbackOperation, Purgatory
 from zk_layout.client import KafkaZkClient
 from zk_layout.znodes import PartitionState
 
@@ -119,6 +124,8 @@ class ReplicaManager:
         self.partitions: dict[TopicPartition, Partition] = {}
         self.produce_purgatory = Purgatory("produce")
         self.fetch_purgatory = Purgatory("fetch")
+        self.delete_records_purgatory = Purgatory("delete_records")
+        self._follower_log_start: dict[tuple[TopicPartition, int], int] = {}  # (tp, replica) -> its log start
         self.fetchers = fetchers
         self._control_lock = asyncio.Lock()
         self._pending_isr_changes: set[TopicPartition] = set()
@@ -142,6 +149,7 @@ class ReplicaManager:
         await self.fetchers.shutdown()
         self.fetch_purgatory.wake_all()
         self.produce_purgatory.wake_all()
+        self.delete_records_purgatory.wake_all()
 
     # ---- lookups -------------------------------------------------------------------------------------
 
@@ -158,6 +166,7 @@ class ReplicaManager:
     def _wake(self, tp: TopicPartition, kind: str) -> None:
         self.produce_purgatory.wake((tp, kind))
         self.fetch_purgatory.wake((tp, kind))
+        self.delete_records_purgatory.wake((tp, kind))
 
     def _on_hw(self, tp: TopicPartition) -> None:
         self._wake(tp, WAKE_HW)
@@ -232,6 +241,8 @@ class ReplicaManager:
                 code = ErrorCode.NONE
                 if ps.delete_partition:
                     self.partitions.pop(tp, None)
+                    for key in [k for k in self._follower_log_start if k[0] == tp]:
+                        del self._follower_log_start[key]
                     try:
                         self.log_manager.delete_log(tp)
                     except Exception:
@@ -334,6 +345,10 @@ class ReplicaManager:
         p = self.partitions.get(fp.tp)
         if p is None or not p.is_leader:
             return
+        key = (fp.tp, replica_id)
+        if fp.log_start_offset >= 0 and self._follower_log_start.get(key) != fp.log_start_offset:
+            self._follower_log_start[key] = fp.log_start_offset
+            self.delete_records_purgatory.wake((fp.tp, WAKE_LOG_START))
         proposal = p.record_follower_fetch(replica_id, fp.fetch_offset)
         if proposal is not None:
             self._schedule_isr_write(p, proposal)
@@ -402,6 +417,63 @@ class ReplicaManager:
             if current_leader_epoch > p.leader_epoch:
                 raise KafkaError(ErrorCode.UNKNOWN_LEADER_EPOCH)
         return p.log.leader_epoch_cache.end_offset_for(leader_epoch)
+
+    # ---- DeleteRecords -------------------------------------------------------------------------------
+
+    def low_watermark(self, p: Partition) -> int:
+        """The smallest log start offset of the leader and its in-sync followers (-1 = one not known yet)."""
+        low = p.log.log_start_offset
+        for r in p.isr:
+            if r != self.broker_id:
+                low = min(low, self._follower_log_start.get((p.tp, r), -1))
+        return low
+
+    def _delete_on_leader(self, tp: TopicPartition, offset: int) -> int:
+        """Raise the leader's log start offset; returns the offset asked for. Raises KafkaError."""
+        if is_internal(tp.topic):
+            raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, f"cannot delete records of internal topic {tp.topic}")
+        p = self.leader_partition(tp)
+        lg = p.log
+        if "delete" not in lg.config.cleanup_policy:
+            raise KafkaError(ErrorCode.POLICY_VIOLATION, f"records of {tp} cannot be deleted: cleanup.policy")
+        target = lg.high_watermark if offset == -1 else offset
+        if target < 0:
+            raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, f"offset {target} for {tp} is not valid")
+        if lg.maybe_increment_log_start_offset(target):
+            self._wake(tp, WAKE_HW)  # consumers parked on it see the new log start offset
+        return target
+
+    async def delete_records(self, timeout_ms: int, offsets: dict[TopicPartition, int]
+                             ) -> dict[TopicPartition, tuple[ErrorCode, int]]:
+        """DeleteRecords on this leader: ``{tp: (error, low_watermark)}`` (Kafka ``ReplicaManager.deleteRecords``)."""
+        results: dict[TopicPartition, tuple[ErrorCode, int]] = {}
+        waiting: dict[TopicPartition, int] = {}
+        for tp, offset in offsets.items():
+            try:
+                waiting[tp] = self._delete_on_leader(tp, offset)
+            except KafkaError as e:
+                results[tp] = (e.code, -1)
+
+        def status(tp: TopicPartition, required: int) -> tuple[ErrorCode, int] | None:
+            p = self.partitions.get(tp)
+            if p is None or not p.is_leader:
+                return (ErrorCode.NOT_LEADER_OR_FOLLOWER, -1)
+            low = self.low_watermark(p)
+            return (ErrorCode.NONE, low) if low >= required else None
+
+        def check() -> bool:
+            return all(status(tp, req) is not None for tp, req in waiting.items())
+
+        if waiting and not check():
+            keys = [(tp, k) for tp in waiting for k in (WAKE_LOG_START, WAKE_HW)]
+            await self.delete_records_purgatory.wait(CallbackOperation(check), keys, timeout_ms)
+        for tp, required in waiting.items():
+            st = status(tp, required)
+            if st is None:
+                p = self.partitions.get(tp)
+                st = (ErrorCode.REQUEST_TIMED_OUT, self.low_watermark(p) if p is not None else -1)
+            results[tp] = st
+        return results
 
     # ---- ISR maintenance -----------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ from kafka_zk.server.config import BrokerConfig, Listener
 from kafka_zk.server.config_manager import DynamicConfigManager
 from kafka_zk.server.control_endpoint import ControlEndpoint
 from kafka_zk.server.dispatch import BrokerDispatcher
+from kafka_zk.server.fetch_sessions import FetchSessionCache
 from kafka_zk.server.group_wiring import GroupLeadership, build_group_coordinator
 from kafka_zk.server.meta_properties import write_meta
 from kafka_zk.server.metadata_cache import MetadataCache
@@ -106,6 +107,7 @@ class KafkaBroker:
             ReplicaFetcherManager(self.broker_id, config, self.events),
         )
         self.producer_ids = ProducerIdManager(self.broker_id, self.zk, self.zk_call)
+        self.fetch_sessions = FetchSessionCache(config["max.incremental.fetch.session.cache.slots"])
         self.controller = KafkaController(
             self.broker_id,
             self.az,
@@ -300,6 +302,7 @@ class KafkaBroker:
             },
             "listeners": {name: f"{h}:{p}" for name, (h, p) in self.bound.items()},
             "replicas": self.replica_manager.describe(),
+            "fetch_sessions": self.fetch_sessions.describe(),
         }
 
     # ---- startup -------------------------------------------------------------------------------------

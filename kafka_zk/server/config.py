@@ -102,6 +102,8 @@ SERVER_KEYS = [
     _k("producer.id.expiration.ms", "int", 86400000),
     # request limits
     _k("fetch.max.bytes", "int", 57671680, "", in_range(1024, None)),
+    _k("max.incremental.fetch.session.cache.slots", "int", 1000,
+       "fetch sessions (KIP-227) the broker keeps; 0 disables them", in_range(0, None)),
     _k("queued.max.requests", "int", 500, "", in_range(1, None)),
     # kafka_zk extras
     _k("kafka_zk.events.capacity", "int", 10000, "kafka_zk only: events kept for /events", in_range(100, None)),

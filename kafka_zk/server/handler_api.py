@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Protocol
 
+from kafka_zk.common.clock import Clock
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.controller.controller import KafkaController
 from kafka_zk.coordinator import GroupCoordinator
@@ -30,6 +31,7 @@ from kafka_zk.protocol.structs import StructObject
 from kafka_zk.replication.replica_manager import ReplicaManager
 from kafka_zk.server.admin_zk import TopicAdmin
 from kafka_zk.server.config import BrokerConfig
+from kafka_zk.server.fetch_sessions import FetchSessionCache
 from kafka_zk.server.metadata_cache import MetadataCache
 from kafka_zk.server.network import RequestContext
 from kafka_zk.server.producer_ids import ProducerIdManager
@@ -89,6 +91,12 @@ class BrokerServices(Protocol):
 
     @property
     def group_coordinator(self) -> GroupCoordinator: ...
+
+    @property
+    def fetch_sessions(self) -> FetchSessionCache: ...
+
+    @property
+    def clock(self) -> Clock: ...
 
     # ---- cluster state
     @property

@@ -38,6 +38,12 @@ from kafka_zk.protocol.messages.configs import (
     IncrementalAlterConfigsRequest,
     IncrementalAlterConfigsResponse,
 )
+from kafka_zk.protocol.messages.delete_records import (
+    DELETE_RECORDS_REQUEST,
+    DELETE_RECORDS_RESPONSE,
+    DeleteRecordsRequest,
+    DeleteRecordsResponse,
+)
 from kafka_zk.protocol.messages.elect_leaders import (
     ELECT_LEADERS_REQUEST,
     ELECT_LEADERS_RESPONSE,
@@ -264,4 +270,8 @@ __all__ = [
     "SYNC_GROUP_RESPONSE",
     "SyncGroupRequest",
     "SyncGroupResponse",
+    "DELETE_RECORDS_REQUEST",
+    "DELETE_RECORDS_RESPONSE",
+    "DeleteRecordsRequest",
+    "DeleteRecordsResponse",
 ]

@@ -9,7 +9,7 @@ from kafka_zk.protocol.messages.leader_epoch import OffsetForLeaderEpochResponse
 from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
 API_KEY = ApiKey.OFFSET_FOR_LEADER_EPOCH
-VERSIONS = (0, 3)
+VERSIONS = (0, 4)  # v4: flexible (tagged fields), same fields as v3
 
 R = OffsetForLeaderEpochResponse
 
