@@ -134,6 +134,19 @@ class RecordAccumulator:
         self.queued_bytes += batch.builder.estimated_size - before
         return batch
 
+    def opens_new_batch(self, tp: TopicPartition, record_size: int) -> bool:
+        """Would appending a record of ``record_size`` to ``tp`` start a new batch? (The sticky partitioner's
+        cue, Java's ``abortOnNewBatch``.)"""
+        queue = self._queues.get(tp)
+        if not queue or queue[-1].sealed:
+            return True
+        last = queue[-1]
+        return bool(last.record_count) and last.builder.estimated_size + record_size > self.batch_size
+
+    def head_size(self, tp: TopicPartition) -> int:
+        """Bytes of ``tp``'s oldest queued batch."""
+        return self._queues[tp][0].size
+
     def ready(self, now_ms: int, flushing: bool, muted: set[TopicPartition] | frozenset[TopicPartition] = frozenset()
               ) -> tuple[list[TopicPartition], int | None]:
         """Partitions with a batch to send now, and the earliest future time another one becomes ready."""
