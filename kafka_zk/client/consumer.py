@@ -33,12 +33,13 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from kafka_zk.client.assignors import make_assignors
 from kafka_zk.client.config import as_bool, normalize_options
 from kafka_zk.client.decisions import Action, classify, error_name, to_error
 from kafka_zk.client.errors import KafkaConnectionError, KafkaRequestTimeoutError
+from kafka_zk.client.fastcodec import decode_records_into
 from kafka_zk.client.group import REJOIN_ERRORS, CommitFailedError, GroupMember
 from kafka_zk.client.metadata import MetadataClient
 from kafka_zk.common.errors import ErrorCode, KafkaError
@@ -65,8 +66,10 @@ _RESETS = ("earliest", "latest", "none")
 _ALIASES = {"fetch.wait.max.ms": "fetch_max_wait_ms", "partition.assignment.strategy": "partition_assignment_strategy"}
 
 
-@dataclass(frozen=True, slots=True)
-class ConsumerRecord:
+class ConsumerRecord(NamedTuple):
+    """One record ``poll()`` returned. A named tuple, so the fetch decoder builds it without a Python call
+    per record (see :mod:`kafka_zk.client.fastcodec`)."""
+
     topic: str
     partition: int
     offset: int
@@ -143,12 +146,12 @@ def handle_fetch_response(resp: Any, positions: Mapping[TopicPartition, int]) ->
                     next_offset = max(next_offset, batch.last_offset + 1)
                     if batch.is_control_batch:
                         continue
+                    h = batch.header()
                     ts_type = batch.timestamp_type
-                    epoch = batch.partition_leader_epoch
-                    for r in batch.records():
-                        if r.offset >= position:
-                            records.append(ConsumerRecord(tp.topic, tp.partition, r.offset, r.timestamp, ts_type,
-                                                          r.key, r.value, r.headers, epoch))
+                    decode_records_into(bytes(batch.records_section()), h.records_count, h.base_offset,
+                                        h.base_timestamp, h.max_timestamp if ts_type == 1 else None, position,
+                                        ConsumerRecord, tp.topic, tp.partition, ts_type,
+                                        h.partition_leader_epoch, records)
             out.append(FetchedPartition(tp, Action.DONE, 0, records, next_offset, p.high_watermark))
     return out
 

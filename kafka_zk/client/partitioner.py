@@ -53,11 +53,22 @@ def to_positive(n: int) -> int:
     return n & 0x7FFFFFFF
 
 
+#: Hashes of recently seen keys: real key sets repeat (user ids, device ids), and murmur2 in Python costs
+#: about as much as encoding the record. Cleared when full rather than LRU-managed (cheaper per lookup).
+_HASHES: dict[bytes, int] = {}
+_HASHES_MAX = 65536
+
+
 def partition_for_key(key: bytes, num_partitions: int) -> int:
     """The partition Kafka's default partitioner picks for ``key``. Raises ValueError if ``num_partitions < 1``."""
     if num_partitions < 1:
         raise ValueError(f"a topic has at least one partition, got {num_partitions}")
-    return to_positive(murmur2(key)) % num_partitions
+    h = _HASHES.get(key)
+    if h is None:
+        if len(_HASHES) >= _HASHES_MAX:
+            _HASHES.clear()
+        h = _HASHES[key] = murmur2(key) & 0x7FFFFFFF
+    return h % num_partitions
 
 
 class Partitioner(Protocol):

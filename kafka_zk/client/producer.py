@@ -265,6 +265,7 @@ class Producer:
         self.value_serializer: Serializer | None = cfg["value_serializer"]
         self.interceptors: list[ProducerInterceptor] = list(cfg["interceptors"] or ())
         self.clock = clock
+        self._system_clock = clock is SYSTEM_CLOCK
         self.cluster = MetadataClient(cfg["bootstrap_servers"], client_id=cfg["client_id"],
                                       request_timeout=self.request_timeout_ms / 1000,
                                       retry_backoff=self.retry_backoff_ms / 1000)
@@ -274,6 +275,7 @@ class Producer:
         self._pending: set[ProducerBatch] = set()  # appended, not yet completed or failed
         self._wakeup = asyncio.Event()
         self._space_freed = asyncio.Event()
+        self._batch_done = asyncio.Event()
         self._flushing = 0
         self._stale_metadata = False
         self._producer_id = NO_PRODUCER_ID
@@ -400,14 +402,21 @@ class Producer:
                              f"topic '{topic}' has partitions 0..{n - 1}; got partition {partition}")
         if self._acc.queued_bytes + size > self.buffer_memory and self._pending:
             await self._wait_for_space(size)
-        ts = self.clock.time_ms() if timestamp_ms is None else int(timestamp_ms)
+        if timestamp_ms is not None:
+            ts = int(timestamp_ms)
+        else:
+            ts = time.time_ns() // 1_000_000 if self._system_clock else self.clock.time_ms()
         fut = FutureRecordMetadata(loop=self._loop)
-        batch = self._acc.append(TopicPartition(topic, partition), ts, kb, vb, hdrs, fut, self._now(),
+        batch = self._acc.append(TopicPartition(topic, partition), ts, kb, vb, hdrs, fut,
+                                 time.monotonic_ns() // 1_000_000 if self._system_clock else self._now(),
                                  record_size=record_size)
-        self._pending.add(batch)
         if on_delivery is not None or self.interceptors:
             fut.add_done_callback(self._acknowledger(on_delivery))
-        if not self._wakeup.is_set():
+        if len(batch.futures) == 1:  # a new batch: the previous one may be full, let the sender run
+            self._pending.add(batch)
+            self._wakeup.set()
+            await asyncio.sleep(0)
+        elif self.linger_ms == 0 and not self._wakeup.is_set():
             self._wakeup.set()
         return fut
 
@@ -444,16 +453,27 @@ class Producer:
 
         Raises KafkaError REQUEST_TIMED_OUT if that takes longer than ``timeout`` seconds.
         """
-        waiting = [f for b in list(self._pending) for f in b.futures]
+        waiting = set(self._pending)  # batch-level: no callback per record future
         if not waiting:
             return
         self._flushing += 1
         self._wakeup.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            done, not_done = await asyncio.wait(waiting, timeout=timeout)
-            if not_done:
-                raise KafkaError(ErrorCode.REQUEST_TIMED_OUT,
-                                 f"flush: {len(not_done)} records still undelivered after {timeout:g}s")
+            while waiting:
+                self._batch_done.clear()
+                waiting &= self._pending
+                if not waiting:
+                    break
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    n = sum(b.record_count for b in waiting)
+                    raise KafkaError(ErrorCode.REQUEST_TIMED_OUT,
+                                     f"flush: {n} records still undelivered after {timeout:g}s")
+                try:
+                    await asyncio.wait_for(self._batch_done.wait(), left)
+                except asyncio.TimeoutError:
+                    pass
         finally:
             self._flushing -= 1
 
@@ -640,4 +660,5 @@ class Producer:
         self._pending.discard(batch)
         self._acc.release(batch)
         self._space_freed.set()
+        self._batch_done.set()
 

@@ -38,7 +38,7 @@ async def test_linger_and_batch_size_decide_when_a_partition_is_ready() -> None:
         acc.append(TP1, 1000, None, b"x" * 40, [], _future(), now_ms=0)
     assert TP1 in acc.ready(now_ms=0, flushing=False)[0]
     first = acc.drain(TP1)
-    assert first.builder.estimated_size <= 200 and 1 < first.record_count < 10
+    assert first.estimated_size <= 200 and 1 < first.record_count < 10
 
 
 @run_async
