@@ -9,8 +9,8 @@ bench_client.py --profile``). Here the same wire format is produced with the com
   from a precomputed table of their zig-zag encodings; others go through the general encoder;
 * a record is one ``bytes.join`` of its parts, a batch one join of its records; the 61-byte header is one
   ``struct.pack_into`` and the CRC32C one C call;
-* decoding reads a one-byte varint without a call (a length or delta < 64), falling back to the general
-  decoder otherwise, and builds the consumer's record objects directly.
+* decoding reads one- and two-byte varints without a call (lengths and deltas below 8192), falling back to
+  the general decoder otherwise, and builds the consumer's record objects directly.
 
 Both directions are checked byte-for-byte against :mod:`kafka_zk.record` in tests/unit (hypothesis).
 """
@@ -106,6 +106,10 @@ def decode_records_into(data: bytes, count: int, base_offset: int, base_timestam
             if b < 0x80:
                 length = (b >> 1) ^ -(b & 1)
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                v = (b & 0x7F) | (data[pos + 1] << 7)
+                length = (v >> 1) ^ -(v & 1)
+                pos += 2
             else:
                 length, pos = decode_varint(mv, pos)
             rec_end = pos + length
@@ -116,18 +120,30 @@ def decode_records_into(data: bytes, count: int, base_offset: int, base_timestam
             if b < 0x80:
                 ts_delta = (b >> 1) ^ -(b & 1)
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                v = (b & 0x7F) | (data[pos + 1] << 7)
+                ts_delta = (v >> 1) ^ -(v & 1)
+                pos += 2
             else:
                 ts_delta, pos = decode_varint(mv, pos)
             b = data[pos]
             if b < 0x80:
                 off_delta = (b >> 1) ^ -(b & 1)
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                v = (b & 0x7F) | (data[pos + 1] << 7)
+                off_delta = (v >> 1) ^ -(v & 1)
+                pos += 2
             else:
                 off_delta, pos = decode_varint(mv, pos)
             b = data[pos]
             if b < 0x80:
                 klen = (b >> 1) ^ -(b & 1)
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                v = (b & 0x7F) | (data[pos + 1] << 7)
+                klen = (v >> 1) ^ -(v & 1)
+                pos += 2
             else:
                 klen, pos = decode_varint(mv, pos)
             if klen < 0:
@@ -139,6 +155,10 @@ def decode_records_into(data: bytes, count: int, base_offset: int, base_timestam
             if b < 0x80:
                 vlen = (b >> 1) ^ -(b & 1)
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                v = (b & 0x7F) | (data[pos + 1] << 7)
+                vlen = (v >> 1) ^ -(v & 1)
+                pos += 2
             else:
                 vlen, pos = decode_varint(mv, pos)
             if vlen < 0:

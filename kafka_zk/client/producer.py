@@ -383,7 +383,10 @@ class Producer:
                 if not isinstance(hk, str):
                     raise TypeError(f"header keys must be str, got {type(hk).__name__}")
                 hdrs.append((hk, None if hv is None else _to_bytes(f"header {hk!r}", hv)))
-        record_size = RecordBatchBuilder.estimate_record_size(kb, vb, hdrs)
+        if hdrs:
+            record_size = RecordBatchBuilder.estimate_record_size(kb, vb, hdrs)
+        else:  # the same upper bound, inlined for the common case (varint lengths at their widest, 5)
+            record_size = 22 + (1 if kb is None else len(kb) + 5) + (1 if vb is None else len(vb) + 5)
         size = RECORD_BATCH_OVERHEAD + record_size
         if size > self.max_request_size:
             raise KafkaError(ErrorCode.MESSAGE_TOO_LARGE,
