@@ -168,6 +168,8 @@ def main() -> None:
     ap.add_argument("--bootstrap-server")
     ap.add_argument("--clients", default=",".join(RUNS),
                     help=f"comma-separated subset of {', '.join(RUNS)} (kafka-python is always run: the baseline)")
+    ap.add_argument("--settle", type=float, default=5.0,
+                    help="seconds to wait before each client (the brokers finish replicating the previous run)")
     ap.add_argument("--profile", metavar="FILE", help="cProfile our client's produce+consume into FILE")
     args = ap.parse_args()
     chosen = [c.strip() for c in args.clients.split(",") if c.strip()]
@@ -190,6 +192,7 @@ def main() -> None:
             produce, consume = RUNS[name]
             topic = f"bench-{name.replace('.', '-')}-{uuid.uuid4().hex[:6]}"
             create_topic(bs, topic, args.partitions)
+            time.sleep(args.settle)
             if name == "kafka_zk.client" and args.profile:
                 import cProfile
 
