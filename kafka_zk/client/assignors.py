@@ -175,8 +175,13 @@ _JAVA_NAMES = {"RangeAssignor": "range", "RoundRobinAssignor": "roundrobin", "St
 
 def make_assignors(spec: str | Sequence[str | Assignor] | Assignor) -> list[Assignor]:
     """``"range"``, ``"roundrobin,sticky"``, ``["sticky", "range"]``, Java class names, or instances."""
-    items: list[str | Assignor] = [s.strip() for s in spec.split(",") if s.strip()] if isinstance(spec, str) \
-        else ([spec] if not isinstance(spec, (list, tuple)) else list(spec))
+    items: list[str | Assignor]
+    if isinstance(spec, str):
+        items = [s.strip() for s in spec.split(",") if s.strip()]
+    elif isinstance(spec, (list, tuple)):
+        items = list(spec)
+    else:
+        items = [spec]  # type: ignore[list-item]  # a single assignor instance
     out: list[Assignor] = []
     for item in items:
         if isinstance(item, str):
