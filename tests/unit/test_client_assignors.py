@@ -129,3 +129,21 @@ def test_assignor_names() -> None:
     assert [a.name for a in make_assignors(["org.apache.kafka.clients.consumer.RoundRobinAssignor"])] == ["roundrobin"]
     with pytest.raises(ValueError, match="unknown partition assignment strategy 'cooperative-sticky'"):
         make_assignors("cooperative-sticky")
+
+
+def test_leader_step_and_heartbeat_decisions() -> None:
+    from kafka_zk.client.group import heartbeat_decision, leader_assign
+    from kafka_zk.common.errors import ErrorCode
+
+    members = {"b": encode_subscription(Subscription(("t",))), "a": encode_subscription(Subscription(("t",))),
+               "junk": b"\x00"}
+    out = leader_assign(RangeAssignor(), members, {"t": 3})
+    assert decode_assignment(out["a"]).partitions == (TP("t", 0), TP("t", 1))
+    assert decode_assignment(out["b"]).partitions == (TP("t", 2),)
+    assert decode_assignment(out["junk"]).partitions == ()  # an unreadable member gets nothing, the rest proceed
+    assert heartbeat_decision(ErrorCode.NONE) == "ok"
+    assert heartbeat_decision(ErrorCode.REBALANCE_IN_PROGRESS) == "rejoin"
+    assert heartbeat_decision(ErrorCode.ILLEGAL_GENERATION) == "rejoin"
+    assert heartbeat_decision(ErrorCode.UNKNOWN_MEMBER_ID) == "reset"
+    assert heartbeat_decision(ErrorCode.NOT_COORDINATOR) == "coordinator"
+    assert heartbeat_decision(ErrorCode.GROUP_AUTHORIZATION_FAILED) == "fatal"
