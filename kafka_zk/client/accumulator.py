@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.client.fastcodec import encode_batch, encode_record
@@ -34,9 +34,8 @@ from kafka_zk.record.batch import NO_SEQUENCE
 Header = tuple[str, bytes | None]
 
 
-@dataclass(frozen=True, slots=True)
-class RecordMetadata:
-    """Where a produced record ended up. ``offset`` is -1 when unknown (acks=0, or a duplicate the broker
+class RecordMetadata(NamedTuple):
+    """Where a produced record ended up (a named tuple: one is built per record on the ack path). ``offset`` is -1 when unknown (acks=0, or a duplicate the broker
     recognised); ``timestamp`` is the broker's append time for LogAppendTime topics, else the create time."""
 
     topic: str
@@ -102,11 +101,14 @@ class ProducerBatch:
 
     def complete(self, base_offset: int, log_append_time: int = -1) -> None:
         """Resolve every record's future (``base_offset`` -1: offsets unknown)."""
+        new = tuple.__new__
+        topic, partition = self.tp
+        timestamps = self.timestamps
         for i, fut in enumerate(self.futures):
             if not fut.done():
                 offset = -1 if base_offset < 0 else base_offset + i
-                ts = log_append_time if log_append_time >= 0 else self.timestamps[i]
-                fut.set_result(RecordMetadata(self.tp.topic, self.tp.partition, offset, ts))
+                ts = log_append_time if log_append_time >= 0 else timestamps[i]
+                fut.set_result(new(RecordMetadata, (topic, partition, offset, ts)))
 
     def fail(self, error: BaseException) -> None:
         for fut in self.futures:

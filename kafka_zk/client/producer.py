@@ -272,6 +272,7 @@ class Producer:
         self._acc = RecordAccumulator(self.batch_size, self.linger_ms, self.compression)
         self._in_flight: set[TopicPartition] = set()
         self._leader_in_flight: dict[int, int] = {}
+        self._tps: dict[tuple[str, int], TopicPartition] = {}
         self._pending: set[ProducerBatch] = set()  # appended, not yet completed or failed
         self._wakeup = asyncio.Event()
         self._space_freed = asyncio.Event()
@@ -398,7 +399,7 @@ class Producer:
         if partition is None:  # (which partitions have a leader only matters for unkeyed records)
             available = tmd.available_partitions() if kb is None else ()
             partition = self.partitioner.partition(topic, kb, n, available)
-            if kb is None and self._acc.opens_new_batch(TopicPartition(topic, partition), record_size):
+            if kb is None and self._acc.opens_new_batch(self._tp(topic, partition), record_size):
                 partition = self.partitioner.on_new_batch(topic, partition, n, available)  # sticky: move on
         elif partition not in tmd.partitions:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -410,7 +411,7 @@ class Producer:
         else:
             ts = time.time_ns() // 1_000_000 if self._system_clock else self.clock.time_ms()
         fut = FutureRecordMetadata(loop=self._loop)
-        batch = self._acc.append(TopicPartition(topic, partition), ts, kb, vb, hdrs, fut,
+        batch = self._acc.append(self._tp(topic, partition), ts, kb, vb, hdrs, fut,
                                  time.monotonic_ns() // 1_000_000 if self._system_clock else self._now(),
                                  record_size=record_size)
         if on_delivery is not None or self.interceptors:
@@ -422,6 +423,14 @@ class Producer:
         elif self.linger_ms == 0 and not self._wakeup.is_set():
             self._wakeup.set()
         return fut
+
+    def _tp(self, topic: str, partition: int) -> TopicPartition:
+        """Interned TopicPartitions (one per partition instead of one per record)."""
+        key = (topic, partition)
+        tp = self._tps.get(key)
+        if tp is None:
+            tp = self._tps[key] = TopicPartition(topic, partition)
+        return tp
 
     def _acknowledger(self, on_delivery: DeliveryCallback | None) -> Callable[[asyncio.Future[RecordMetadata]], None]:
         interceptors = self.interceptors
