@@ -5,7 +5,8 @@
 Starts a local 3-broker cluster (or uses ``--bootstrap-server``), then for each client produces N records of S
 bytes to a fresh topic (acks=1, 6 partitions, RF 3) and consumes them back, and prints records/s and MB/s with
 the ratio client / kafka-python measured in the same run. kafka-python (pure Python, like us) is the
-baseline the issue sets a target against (>= 5x); aiokafka is the other asyncio client (its hot paths are
+baseline the issue sets a target against (>= 5x); the client's own CPU per record is printed too (wall rates
+on a shared machine include the brokers' and other jobs' load; CPU per record does not); aiokafka is the other asyncio client (its hot paths are
 Cython); librdkafka is a C client, shown for scale. ``--clients`` picks a subset.
 
     .venv/bin/python tools/bench_client.py [--records 100000] [--size 100] [--bootstrap-server HOST:PORT]
@@ -188,6 +189,7 @@ def main() -> None:
     try:
         value = b"x" * args.size
         results: dict[str, dict[str, float]] = {}
+        cpu: dict[str, dict[str, float]] = {}  # the client's own CPU (all its threads): robust to a busy machine
         for name in chosen:
             produce, consume = RUNS[name]
             topic = f"bench-{name.replace('.', '-')}-{uuid.uuid4().hex[:6]}"
@@ -198,8 +200,11 @@ def main() -> None:
 
                 prof = cProfile.Profile()
                 prof.enable()
-            results[name] = {"produce": produce(bs, topic, args.records, value),
-                             "consume": consume(bs, topic, args.records, args.partitions)}
+            c0 = time.process_time()
+            results[name] = {"produce": produce(bs, topic, args.records, value)}
+            c1 = time.process_time()
+            results[name]["consume"] = consume(bs, topic, args.records, args.partitions)
+            cpu[name] = {"produce": c1 - c0, "consume": time.process_time() - c1}
             if name == "kafka_zk.client" and args.profile:
                 prof.disable()
                 prof.dump_stats(args.profile)
@@ -209,8 +214,11 @@ def main() -> None:
             base = results["kafka-python"][phase]
             for name, r in results.items():
                 rate = args.records / r[phase]
+                us = cpu[name][phase] / args.records * 1e6
+                base_us = cpu["kafka-python"][phase] / args.records * 1e6
                 print(f"  {phase:8} {name:16} {rate:10.0f} rec/s {mb / r[phase]:8.1f} MB/s  "
-                      f"x kafka-python {base / r[phase]:.2f}")
+                      f"x kafka-python {base / r[phase]:5.2f}   client CPU {us:5.1f} us/rec "
+                      f"(x kafka-python {base_us / us if us else float('inf'):5.2f})")
     finally:
         if cluster is not None:
             cluster.down()
