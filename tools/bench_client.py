@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Throughput of our asyncio client (``kafka_zk.client``) against librdkafka (confluent-kafka) on the same cluster.
+"""Throughput of our asyncio client (``kafka_zk.client``) against kafka-python, aiokafka and librdkafka
+(confluent-kafka) on the same cluster, in one run.
 
 Starts a local 3-broker cluster (or uses ``--bootstrap-server``), then for each client produces N records of S
 bytes to a fresh topic (acks=1, 6 partitions, RF 3) and consumes them back, and prints records/s and MB/s with
-the ratio ours / librdkafka measured in the same run. librdkafka is the baseline: a C client, so a ratio well
-below 1 is expected; the number to watch is whether it moves.
+the ratio client / kafka-python measured in the same run. kafka-python (pure Python, like us) is the
+baseline the issue sets a target against (>= 5x); the client's own CPU per record is printed too (wall rates
+on a shared machine include the brokers' and other jobs' load; CPU per record does not); aiokafka is the other asyncio client (its hot paths are
+Cython); librdkafka is a C client, shown for scale. ``--clients`` picks a subset.
 
     .venv/bin/python tools/bench_client.py [--records 100000] [--size 100] [--bootstrap-server HOST:PORT]
 """
@@ -79,6 +82,76 @@ def bench_rdkafka_consume(bs: str, topic: str, n: int, partitions: int) -> float
     return elapsed
 
 
+def bench_kafka_python_produce(bs: str, topic: str, n: int, value: bytes) -> float:
+    import kafka
+
+    p = kafka.KafkaProducer(bootstrap_servers=bs, acks=1, linger_ms=5, batch_size=65536)
+    t = time.perf_counter()
+    for i in range(n):
+        p.send(topic, value, key=str(i % 1000).encode())
+    p.flush(120)
+    elapsed = time.perf_counter() - t
+    p.close()
+    return elapsed
+
+
+def bench_kafka_python_consume(bs: str, topic: str, n: int, partitions: int) -> float:
+    import kafka
+
+    c = kafka.KafkaConsumer(bootstrap_servers=bs, enable_auto_commit=False, auto_offset_reset="earliest")
+    c.assign([kafka.TopicPartition(topic, p) for p in range(partitions)])
+    t = time.perf_counter()
+    got = 0
+    while got < n:
+        got += sum(len(b) for b in c.poll(timeout_ms=2000).values())
+    elapsed = time.perf_counter() - t
+    c.close()
+    return elapsed
+
+
+def bench_aiokafka_produce(bs: str, topic: str, n: int, value: bytes) -> float:
+    import aiokafka
+
+    async def go() -> float:
+        p = aiokafka.AIOKafkaProducer(bootstrap_servers=bs, acks=1, linger_ms=5, max_batch_size=65536)
+        await p.start()
+        try:
+            t = time.perf_counter()
+            for i in range(n):
+                await p.send(topic, value, key=str(i % 1000).encode())
+            await p.flush()
+            return time.perf_counter() - t
+        finally:
+            await p.stop()
+    return asyncio.run(go())
+
+
+def bench_aiokafka_consume(bs: str, topic: str, n: int, partitions: int) -> float:
+    import aiokafka
+
+    async def go() -> float:
+        c = aiokafka.AIOKafkaConsumer(bootstrap_servers=bs, enable_auto_commit=False, auto_offset_reset="earliest")
+        await c.start()
+        try:
+            c.assign([aiokafka.TopicPartition(topic, p) for p in range(partitions)])
+            t = time.perf_counter()
+            got = 0
+            while got < n:
+                got += sum(len(b) for b in (await c.getmany(timeout_ms=2000)).values())
+            return time.perf_counter() - t
+        finally:
+            await c.stop()
+    return asyncio.run(go())
+
+
+RUNS: dict[str, tuple[Callable[..., float], Callable[..., float]]] = {
+    "kafka-python": (bench_kafka_python_produce, bench_kafka_python_consume),
+    "aiokafka": (bench_aiokafka_produce, bench_aiokafka_consume),
+    "librdkafka": (bench_rdkafka_produce, bench_rdkafka_consume),
+    "kafka_zk.client": (bench_ours_produce, bench_ours_consume),
+}
+
+
 def create_topic(bs: str, topic: str, partitions: int) -> None:
     from kafka_zk.client.admin import AdminClient, NewTopic
 
@@ -94,7 +167,18 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument("--bootstrap-server")
+    ap.add_argument("--clients", default=",".join(RUNS),
+                    help=f"comma-separated subset of {', '.join(RUNS)} (kafka-python is always run: the baseline)")
+    ap.add_argument("--settle", type=float, default=5.0,
+                    help="seconds to wait before each client (the brokers finish replicating the previous run)")
+    ap.add_argument("--profile", metavar="FILE", help="cProfile our client's produce+consume into FILE")
     args = ap.parse_args()
+    chosen = [c.strip() for c in args.clients.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in RUNS]
+    if unknown:
+        ap.error(f"unknown client(s) {', '.join(unknown)}: expected some of {', '.join(RUNS)}")
+    if "kafka-python" not in chosen:
+        chosen.insert(0, "kafka-python")
     cluster = None
     bs = args.bootstrap_server
     if bs is None:
@@ -105,22 +189,36 @@ def main() -> None:
     try:
         value = b"x" * args.size
         results: dict[str, dict[str, float]] = {}
-        runs: list[tuple[str, Callable[..., float], Callable[..., float]]] = [
-            ("librdkafka", bench_rdkafka_produce, bench_rdkafka_consume),
-            ("kafka_zk.client", bench_ours_produce, bench_ours_consume),
-        ]
-        for name, produce, consume in runs:
+        cpu: dict[str, dict[str, float]] = {}  # the client's own CPU (all its threads): robust to a busy machine
+        for name in chosen:
+            produce, consume = RUNS[name]
             topic = f"bench-{name.replace('.', '-')}-{uuid.uuid4().hex[:6]}"
             create_topic(bs, topic, args.partitions)
-            results[name] = {"produce": produce(bs, topic, args.records, value),
-                             "consume": consume(bs, topic, args.records, args.partitions)}
+            time.sleep(args.settle)
+            if name == "kafka_zk.client" and args.profile:
+                import cProfile
+
+                prof = cProfile.Profile()
+                prof.enable()
+            c0 = time.process_time()
+            results[name] = {"produce": produce(bs, topic, args.records, value)}
+            c1 = time.process_time()
+            results[name]["consume"] = consume(bs, topic, args.records, args.partitions)
+            cpu[name] = {"produce": c1 - c0, "consume": time.process_time() - c1}
+            if name == "kafka_zk.client" and args.profile:
+                prof.disable()
+                prof.dump_stats(args.profile)
         mb = args.records * args.size / 1e6
         print(f"{args.records} records x {args.size} B, {args.partitions} partitions, RF 3, acks=1")
         for phase in ("produce", "consume"):
-            base = results["librdkafka"][phase]
+            base = results["kafka-python"][phase]
             for name, r in results.items():
                 rate = args.records / r[phase]
-                print(f"  {phase:8} {name:16} {rate:10.0f} rec/s {mb / r[phase]:8.1f} MB/s  ratio {base / r[phase]:.2f}")
+                us = cpu[name][phase] / args.records * 1e6
+                base_us = cpu["kafka-python"][phase] / args.records * 1e6
+                print(f"  {phase:8} {name:16} {rate:10.0f} rec/s {mb / r[phase]:8.1f} MB/s  "
+                      f"x kafka-python {base / r[phase]:5.2f}   client CPU {us:5.1f} us/rec "
+                      f"(x kafka-python {base_us / us if us else float('inf'):5.2f})")
     finally:
         if cluster is not None:
             cluster.down()

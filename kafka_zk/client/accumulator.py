@@ -24,18 +24,18 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from kafka_zk.common.tp import TopicPartition
-from kafka_zk.record import RecordBatchBuilder
+from kafka_zk.client.fastcodec import encode_batch, encode_record
+from kafka_zk.record import RECORD_BATCH_OVERHEAD, RecordBatchBuilder
 from kafka_zk.record.batch import NO_SEQUENCE
 
 Header = tuple[str, bytes | None]
 
 
-@dataclass(frozen=True, slots=True)
-class RecordMetadata:
-    """Where a produced record ended up. ``offset`` is -1 when unknown (acks=0, or a duplicate the broker
+class RecordMetadata(NamedTuple):
+    """Where a produced record ended up (a named tuple: one is built per record on the ack path). ``offset`` is -1 when unknown (acks=0, or a duplicate the broker
     recognised); ``timestamp`` is the broker's append time for LogAppendTime topics, else the create time."""
 
     topic: str
@@ -46,11 +46,18 @@ class RecordMetadata:
 
 @dataclass(eq=False)
 class ProducerBatch:
+    """Records for one partition, encoded as they are appended (:func:`kafka_zk.client.fastcodec.
+    encode_record`); :meth:`seal` wraps them in the v2 batch header once, with the producer id and sequence."""
+
     tp: TopicPartition
-    builder: RecordBatchBuilder
+    compression: int
     created_ms: int
     futures: list[asyncio.Future[RecordMetadata]] = field(default_factory=list)
     timestamps: list[int] = field(default_factory=list)
+    records: list[bytes] = field(default_factory=list)
+    estimated_size: int = RECORD_BATCH_OVERHEAD  # header + encoded records, before compression
+    base_timestamp: int = -1
+    max_timestamp: int = -1
     data: bytes | None = None  # set when sealed
     attempts: int = 0
     retry_at_ms: int = 0
@@ -62,29 +69,46 @@ class ProducerBatch:
 
     @property
     def size(self) -> int:
-        return len(self.data) if self.data is not None else self.builder.estimated_size
+        return len(self.data) if self.data is not None else self.estimated_size
 
     @property
     def sealed(self) -> bool:
         return self.data is not None
 
+    def append(self, timestamp: int, key: bytes | None, value: bytes | None, headers: Sequence[Header],
+               future: asyncio.Future[RecordMetadata]) -> int:
+        """Encode one record into the batch; returns the bytes it added."""
+        n = len(self.futures)
+        if n == 0:
+            self.base_timestamp = timestamp
+        if timestamp > self.max_timestamp:
+            self.max_timestamp = timestamp
+        rec = encode_record(n, timestamp - self.base_timestamp, key, value, headers)
+        self.records.append(rec)
+        self.futures.append(future)
+        self.timestamps.append(timestamp)
+        self.estimated_size += len(rec)
+        return len(rec)
+
     def seal(self, producer_id: int, producer_epoch: int, base_sequence: int) -> bytes:
         """Build the batch bytes once; later calls return the same bytes."""
         if self.data is None:
-            self.builder.producer_id = producer_id
-            self.builder.producer_epoch = producer_epoch
-            self.builder.base_sequence = base_sequence
             self.base_sequence = base_sequence
-            self.data = self.builder.build()
+            self.data = encode_batch(self.records, len(self.futures), self.base_timestamp, self.max_timestamp,
+                                     self.compression, producer_id, producer_epoch, base_sequence)
+            self.records = []
         return self.data
 
     def complete(self, base_offset: int, log_append_time: int = -1) -> None:
         """Resolve every record's future (``base_offset`` -1: offsets unknown)."""
+        new = tuple.__new__
+        topic, partition = self.tp
+        timestamps = self.timestamps
         for i, fut in enumerate(self.futures):
             if not fut.done():
                 offset = -1 if base_offset < 0 else base_offset + i
-                ts = log_append_time if log_append_time >= 0 else self.timestamps[i]
-                fut.set_result(RecordMetadata(self.tp.topic, self.tp.partition, offset, ts))
+                ts = log_append_time if log_append_time >= 0 else timestamps[i]
+                fut.set_result(new(RecordMetadata, (topic, partition, offset, ts)))
 
     def fail(self, error: BaseException) -> None:
         for fut in self.futures:
@@ -119,20 +143,31 @@ class RecordAccumulator:
     ) -> ProducerBatch:
         """Add one record to ``tp``'s open batch (starting one when needed); returns that batch.
         ``record_size``: the record's :meth:`RecordBatchBuilder.estimate_record_size`, when already known."""
-        queue = self._queues.setdefault(tp, deque())
+        queue = self._queues.get(tp)
+        if queue is None:
+            queue = self._queues[tp] = deque()
         size = RecordBatchBuilder.estimate_record_size(key, value, headers) if record_size is None else record_size
-        batch = queue[-1] if queue and not queue[-1].sealed else None
-        if batch is not None and batch.record_count and batch.builder.estimated_size + size > self.batch_size:
+        batch = queue[-1] if queue and queue[-1].data is None else None
+        if batch is not None and batch.futures and batch.estimated_size + size > self.batch_size:
             batch = None
         if batch is None:
-            batch = ProducerBatch(tp, RecordBatchBuilder(self.compression), now_ms)
+            batch = ProducerBatch(tp, self.compression, now_ms)
             queue.append(batch)
-        before = batch.builder.estimated_size
-        batch.builder.append(timestamp, key, value, headers)
-        batch.futures.append(future)
-        batch.timestamps.append(timestamp)
-        self.queued_bytes += batch.builder.estimated_size - before
+        self.queued_bytes += batch.append(timestamp, key, value, headers, future)
         return batch
+
+    def opens_new_batch(self, tp: TopicPartition, record_size: int) -> bool:
+        """Would appending a record of ``record_size`` to ``tp`` start a new batch? (The sticky partitioner's
+        cue, Java's ``abortOnNewBatch``.)"""
+        queue = self._queues.get(tp)
+        if not queue or queue[-1].sealed:
+            return True
+        last = queue[-1]
+        return bool(last.record_count) and last.estimated_size + record_size > self.batch_size
+
+    def head_size(self, tp: TopicPartition) -> int:
+        """Bytes of ``tp``'s oldest queued batch."""
+        return self._queues[tp][0].size
 
     def ready(self, now_ms: int, flushing: bool, muted: set[TopicPartition] | frozenset[TopicPartition] = frozenset()
               ) -> tuple[list[TopicPartition], int | None]:
@@ -146,7 +181,7 @@ class RecordAccumulator:
             if head.retry_at_ms > now_ms:
                 next_ms = head.retry_at_ms if next_ms is None else min(next_ms, head.retry_at_ms)
                 continue
-            full = len(queue) > 1 or head.sealed or head.builder.estimated_size >= self.batch_size
+            full = len(queue) > 1 or head.sealed or head.estimated_size >= self.batch_size
             due = head.created_ms + self.linger_ms
             if full or flushing or due <= now_ms:
                 out.append(tp)
@@ -169,7 +204,7 @@ class RecordAccumulator:
 
     def release(self, batch: ProducerBatch) -> None:
         """A batch left the producer for good (completed or failed): forget its bytes."""
-        self.queued_bytes -= batch.builder.estimated_size
+        self.queued_bytes -= batch.estimated_size - RECORD_BATCH_OVERHEAD
 
     def expired(self, now_ms: int, delivery_timeout_ms: int,
                 muted: set[TopicPartition] | frozenset[TopicPartition] = frozenset()) -> list[ProducerBatch]:

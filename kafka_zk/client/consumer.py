@@ -30,15 +30,21 @@ connection's response queue for up to ``fetch_max_wait_ms``).
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
+from kafka_zk.client.assignors import make_assignors
+from kafka_zk.client.config import as_bool, normalize_options
 from kafka_zk.client.decisions import Action, classify, error_name, to_error
 from kafka_zk.client.errors import KafkaConnectionError, KafkaRequestTimeoutError
+from kafka_zk.client.fastcodec import decode_records_into
+from kafka_zk.client.group import REJOIN_ERRORS, CommitFailedError, GroupMember
 from kafka_zk.client.metadata import MetadataClient
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.logging import get_logger
+from kafka_zk.common.tasks import spawn
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.apis import ApiKey
 from kafka_zk.protocol.messages import (
@@ -52,14 +58,18 @@ from kafka_zk.record import iter_batches
 
 log = get_logger(__name__)
 
-__all__ = ["Consumer", "ConsumerRecord", "OffsetOutOfRangeError", "build_fetch_request", "handle_fetch_response"]
+__all__ = ["Consumer", "ConsumerRecord", "CommitFailedError", "OffsetOutOfRangeError", "build_fetch_request", "handle_fetch_response"]
 
 Header = tuple[str, bytes | None]
 _RESETS = ("earliest", "latest", "none")
+#: Java-only spellings that do not normalize to our keyword names.
+_ALIASES = {"fetch.wait.max.ms": "fetch_max_wait_ms", "partition.assignment.strategy": "partition_assignment_strategy"}
 
 
-@dataclass(frozen=True, slots=True)
-class ConsumerRecord:
+class ConsumerRecord(NamedTuple):
+    """One record ``poll()`` returned. A named tuple, so the fetch decoder builds it without a Python call
+    per record (see :mod:`kafka_zk.client.fastcodec`)."""
+
     topic: str
     partition: int
     offset: int
@@ -136,12 +146,12 @@ def handle_fetch_response(resp: Any, positions: Mapping[TopicPartition, int]) ->
                     next_offset = max(next_offset, batch.last_offset + 1)
                     if batch.is_control_batch:
                         continue
+                    h = batch.header()
                     ts_type = batch.timestamp_type
-                    epoch = batch.partition_leader_epoch
-                    for r in batch.records():
-                        if r.offset >= position:
-                            records.append(ConsumerRecord(tp.topic, tp.partition, r.offset, r.timestamp, ts_type,
-                                                          r.key, r.value, r.headers, epoch))
+                    decode_records_into(bytes(batch.records_section()), h.records_count, h.base_offset,
+                                        h.base_timestamp, h.max_timestamp if ts_type == 1 else None, position,
+                                        ConsumerRecord, tp.topic, tp.partition, ts_type,
+                                        h.partition_leader_epoch, records)
             out.append(FetchedPartition(tp, Action.DONE, 0, records, next_offset, p.high_watermark))
     return out
 
@@ -159,7 +169,7 @@ class Consumer:
 
     def __init__(
         self,
-        bootstrap_servers: str | Sequence[str],
+        bootstrap_servers: str | Sequence[str] | None = None,
         *,
         group_id: str | None = None,
         client_id: str = "kafka-zk-consumer",
@@ -171,25 +181,84 @@ class Consumer:
         isolation_level: str = "read_uncommitted",
         request_timeout_ms: int = 30000,
         retry_backoff_ms: int = 100,
+        enable_auto_commit: bool | str = True,
+        auto_commit_interval_ms: int = 5000,
+        session_timeout_ms: int = 10000,
+        heartbeat_interval_ms: int = 3000,
+        max_poll_interval_ms: int = 300000,
+        max_poll_records: int = 500,
+        partition_assignment_strategy: str | Sequence[Any] = "range",
+        metadata_max_age_ms: int = 300000,
+        group_instance_id: str | None = None,
+        exclude_internal_topics: bool | str = True,
+        **options: Any,
     ) -> None:
+        cfg: dict[str, Any] = dict(
+            bootstrap_servers=bootstrap_servers, group_id=group_id, client_id=client_id,
+            auto_offset_reset=auto_offset_reset, fetch_min_bytes=fetch_min_bytes, fetch_max_wait_ms=fetch_max_wait_ms,
+            fetch_max_bytes=fetch_max_bytes, max_partition_fetch_bytes=max_partition_fetch_bytes,
+            isolation_level=isolation_level, request_timeout_ms=request_timeout_ms, retry_backoff_ms=retry_backoff_ms,
+            enable_auto_commit=enable_auto_commit, auto_commit_interval_ms=auto_commit_interval_ms,
+            session_timeout_ms=session_timeout_ms, heartbeat_interval_ms=heartbeat_interval_ms,
+            max_poll_interval_ms=max_poll_interval_ms, max_poll_records=max_poll_records,
+            partition_assignment_strategy=partition_assignment_strategy, metadata_max_age_ms=metadata_max_age_ms,
+            group_instance_id=group_instance_id, exclude_internal_topics=exclude_internal_topics)
+        cfg.update(normalize_options({_ALIASES.get(k, k): v for k, v in options.items()}, cfg, "consumer"))
+        if not cfg["bootstrap_servers"]:
+            raise ValueError("bootstrap_servers (bootstrap.servers) is required, e.g. '127.0.0.1:9092'")
+        auto_offset_reset = cfg["auto_offset_reset"]
+        if auto_offset_reset == "smallest":  # Kafka 0.8 / librdkafka spellings
+            auto_offset_reset = "earliest"
+        elif auto_offset_reset == "largest":
+            auto_offset_reset = "latest"
         if auto_offset_reset not in _RESETS:
             raise ValueError(f"auto_offset_reset must be one of {', '.join(_RESETS)}, got {auto_offset_reset!r}")
-        if isolation_level not in ("read_uncommitted", "read_committed"):
-            raise ValueError(f"isolation_level must be read_uncommitted or read_committed, got {isolation_level!r}")
-        self.group_id = group_id
+        if cfg["isolation_level"] not in ("read_uncommitted", "read_committed"):
+            raise ValueError(f"isolation_level must be read_uncommitted or read_committed, got {cfg['isolation_level']!r}")
+        self.config = cfg
+        self.group_id: str | None = cfg["group_id"]
         self.auto_offset_reset = auto_offset_reset
-        self.fetch_min_bytes = fetch_min_bytes
-        self.fetch_max_wait_ms = fetch_max_wait_ms
-        self.fetch_max_bytes = fetch_max_bytes
-        self.max_partition_fetch_bytes = max_partition_fetch_bytes
-        self.isolation_level = 0 if isolation_level == "read_uncommitted" else 1
-        self.request_timeout_ms = request_timeout_ms
-        self.retry_backoff_ms = retry_backoff_ms
-        self.cluster = MetadataClient(bootstrap_servers, client_id=client_id, request_timeout=request_timeout_ms / 1000,
-                                      retry_backoff=retry_backoff_ms / 1000)
+        self.fetch_min_bytes = int(cfg["fetch_min_bytes"])
+        self.fetch_max_wait_ms = int(cfg["fetch_max_wait_ms"])
+        self.fetch_max_bytes = int(cfg["fetch_max_bytes"])
+        self.max_partition_fetch_bytes = int(cfg["max_partition_fetch_bytes"])
+        self.isolation_level = 0 if cfg["isolation_level"] == "read_uncommitted" else 1
+        self.request_timeout_ms = int(cfg["request_timeout_ms"])
+        self.retry_backoff_ms = int(cfg["retry_backoff_ms"])
+        self.enable_auto_commit = as_bool("enable.auto.commit", cfg["enable_auto_commit"]) and self.group_id is not None
+        self.auto_commit_interval_ms = int(cfg["auto_commit_interval_ms"])
+        self.max_poll_records = int(cfg["max_poll_records"])
+        self.metadata_max_age_ms = int(cfg["metadata_max_age_ms"])
+        self.exclude_internal_topics = as_bool("exclude.internal.topics", cfg["exclude_internal_topics"])
+        self.assignors = make_assignors(cfg["partition_assignment_strategy"])
+        self.cluster = MetadataClient(cfg["bootstrap_servers"], client_id=cfg["client_id"],
+                                      request_timeout=self.request_timeout_ms / 1000,
+                                      retry_backoff=self.retry_backoff_ms / 1000)
+        self._member: GroupMember | None = None
+        if self.group_id is not None:
+            self._member = GroupMember(
+                self.cluster, self.group_id, self.assignors, session_timeout_ms=int(cfg["session_timeout_ms"]),
+                rebalance_timeout_ms=int(cfg["max_poll_interval_ms"]),
+                heartbeat_interval_ms=int(cfg["heartbeat_interval_ms"]), retry_backoff_ms=self.retry_backoff_ms,
+                request_timeout_ms=self.request_timeout_ms, group_instance_id=cfg["group_instance_id"])
         self._positions: dict[TopicPartition, int | None] = {}
         self._high_watermarks: dict[TopicPartition, int] = {}
+        self._paused: set[TopicPartition] = set()
+        self._buffered: dict[TopicPartition, tuple[list[ConsumerRecord], int | None]] = {}
+        self._subscription: tuple[str, ...] | None = None  # topics (resolved from the pattern, if any)
+        self._pattern: re.Pattern[str] | None = None
+        self._listener: Any = None
+        self._partition_counts: dict[str, int] = {}
+        self._next_metadata_check = 0.0
+        self._next_auto_commit = time.monotonic() + self.auto_commit_interval_ms / 1000
+        self._commit_tasks: set[asyncio.Task[Any]] = set()
         self._started = False
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **kwargs: Any) -> Consumer:
+        """``Consumer.from_config({"bootstrap.servers": "h:9092", "group.id": "g"})`` — a properties dict."""
+        return cls(**{**dict(config), **kwargs})
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -204,8 +273,184 @@ class Consumer:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def close(self) -> None:
-        await self.cluster.close()
+    async def close(self, autocommit: bool = True) -> None:
+        """Commit (with auto-commit on), leave the group, close the connections. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._started and autocommit and self.enable_auto_commit and self._positions:
+                try:
+                    await self.commit()
+                except (KafkaError, KafkaConnectionError, KafkaRequestTimeoutError) as e:
+                    log.warning("final auto-commit failed", group=self.group_id, error=str(e))
+            await asyncio.gather(*self._commit_tasks, return_exceptions=True)
+            if self._member is not None and self._started:
+                await self._member.leave()
+        finally:
+            if self._member is not None:
+                await self._member.close()
+            await self.cluster.close()
+
+    # ------------------------------------------------------------------------------------------- group
+
+    def subscribe(self, topics: Sequence[str] | str | re.Pattern[str] | None = None, *,
+                  pattern: str | re.Pattern[str] | None = None, listener: Any = None) -> None:
+        """Join ``group_id`` for ``topics`` (a list) or every topic matching ``pattern`` (a regex, matched in
+        full as Java's ``Pattern.matcher().matches()``; a topic created later that matches triggers a
+        rebalance within ``metadata_max_age_ms``). The assignment arrives with the next ``poll()``.
+
+        ``listener``: an object with ``on_partitions_revoked(set)`` / ``on_partitions_assigned(set)`` (plain
+        or async), called inside ``poll()`` around each rebalance — revoked before our positions are dropped
+        (commit there for exactly-the-processed progress), assigned once the new partitions have no positions
+        yet (``seek()`` there to override the committed offsets).
+        """
+        if self._member is None:
+            raise ValueError("subscribe() needs a group_id (use assign() to consume without a group)")
+        if isinstance(topics, re.Pattern):
+            pattern, topics = topics, None
+        if (topics is None) == (pattern is None):
+            raise ValueError("subscribe() takes either a list of topics or pattern=, not both or neither")
+        if isinstance(topics, str):
+            topics = [topics]
+        if pattern is not None:
+            self._pattern = re.compile(pattern) if isinstance(pattern, str) else pattern
+            self._subscription = ()
+            self._next_metadata_check = 0.0  # resolve at the first poll
+        else:
+            assert topics is not None
+            if not topics:
+                self.unsubscribe()
+                return
+            self._pattern = None
+            self._subscription = tuple(dict.fromkeys(topics))
+        self._listener = listener
+        self._member.rejoin_needed = True
+
+    def unsubscribe(self) -> None:
+        """Stop consuming; the group rebalances without us at the next poll or close."""
+        self._subscription = None
+        self._pattern = None
+        self._positions = {}
+        self._paused.clear()
+        if self._member is not None:
+            self._member.rejoin_needed = True
+            if self._member.joined:
+                spawn(self._member.leave(), name="leave-group", tasks=self._commit_tasks)
+
+    def subscription(self) -> set[str]:
+        """The topics subscribed to (those the pattern matches right now)."""
+        return set(self._subscription or ())
+
+    def generation(self) -> int:
+        """The group generation of our current assignment (-1 when not a member)."""
+        m = self._member
+        return m.generation if m is not None and m.joined else -1
+
+    def member_id(self) -> str:
+        return self._member.member_id if self._member is not None else ""
+
+    def is_leader(self) -> bool:
+        return self._member is not None and self._member.is_leader
+
+    def pause(self, *partitions: TopicPartition | tuple[str, int]) -> None:
+        """Stop fetching ``partitions`` (they stay assigned; heartbeats go on). Raises ValueError for an
+        unassigned one."""
+        for tp in partitions:
+            tp = TopicPartition(*tp)
+            self._check_assigned(tp)
+            self._paused.add(tp)
+
+    def resume(self, *partitions: TopicPartition | tuple[str, int]) -> None:
+        for tp in partitions:
+            self._paused.discard(TopicPartition(*tp))
+
+    def paused(self) -> set[TopicPartition]:
+        return set(self._paused)
+
+    async def _ensure_group(self) -> None:
+        """Rejoin if needed (after checking the subscription against fresh metadata when it is due)."""
+        m = self._member
+        if m is None or self._subscription is None:
+            return
+        m.last_poll = time.monotonic()
+        if time.monotonic() >= self._next_metadata_check:
+            await self._check_metadata()
+        if not m.rejoin_needed and m.joined:
+            return
+        old = set(self._positions)
+        if old:
+            if self.enable_auto_commit and m.joined:
+                try:
+                    await self.commit()
+                except (KafkaError, KafkaConnectionError, KafkaRequestTimeoutError) as e:
+                    log.warning("commit before rebalance failed", group=self.group_id, error=str(e))
+            await self._call_listener("on_partitions_revoked", old)
+        self._positions = {}
+        self._paused.clear()
+        self._buffered.clear()
+        assigned = await m.join(self._subscription, sorted(old), self._topic_partition_counts)
+        self._positions = {tp: None for tp in assigned}
+        for tp in assigned:
+            self._partition_counts.setdefault(tp.topic, 0)
+        log.info("assigned", group=self.group_id, generation=m.generation, member_id=m.member_id,
+                 partitions=[str(tp) for tp in assigned])
+        await self._call_listener("on_partitions_assigned", set(assigned))
+
+    async def _call_listener(self, name: str, partitions: set[TopicPartition]) -> None:
+        fn = getattr(self._listener, name, None)
+        if fn is None:
+            return
+        try:
+            result = fn(partitions)
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception as e:  # Java: logged, the rebalance goes on
+            log.warning("rebalance listener failed", callback=name, error=repr(e))
+
+    async def _topic_partition_counts(self, topics: set[str]) -> dict[str, int]:
+        if not topics:
+            return {}
+        md = await self.cluster.refresh(topics)
+        counts = {t: len(md.topics[t].partitions) for t in topics
+                  if t in md.topics and md.topics[t].error_code == ErrorCode.NONE}
+        self._partition_counts = dict(counts)
+        return counts
+
+    async def _check_metadata(self) -> None:
+        """Java's metadata-change trigger: a new topic matching the pattern, or a partition count change of a
+        subscribed topic, means the group must rebalance."""
+        assert self._member is not None and self._subscription is not None
+        self._next_metadata_check = time.monotonic() + self.metadata_max_age_ms / 1000
+        try:
+            if self._pattern is not None:
+                md = await self.cluster.refresh(None)
+                names = tuple(sorted(t for t, tmd in md.topics.items() if tmd.error_code == ErrorCode.NONE
+                                     and self._pattern.fullmatch(t)
+                                     and not (self.exclude_internal_topics and t.startswith("__"))))
+                if names != self._subscription:
+                    log.info("pattern subscription changed", group=self.group_id, topics=list(names))
+                    self._subscription = names
+                    self._member.rejoin_needed = True
+            else:
+                md = await self.cluster.refresh(self._subscription)
+        except (KafkaConnectionError, KafkaRequestTimeoutError) as e:
+            log.debug("metadata check failed", error=str(e))
+            return
+        if self._member.joined:
+            for t in self._subscription:
+                tmd = md.topics.get(t)
+                n = len(tmd.partitions) if tmd is not None and tmd.error_code == ErrorCode.NONE else 0
+                if self._partition_counts.get(t, n) != n:
+                    self._member.rejoin_needed = True
+                self._partition_counts[t] = n
+
+    async def _maybe_auto_commit(self) -> None:
+        if not self.enable_auto_commit or time.monotonic() < self._next_auto_commit:
+            return
+        self._next_auto_commit = time.monotonic() + self.auto_commit_interval_ms / 1000
+        if self._positions and not self._commit_tasks:
+            self.commit_async()
 
     # ---------------------------------------------------------------------------------------- assignment
 
@@ -215,9 +460,13 @@ class Consumer:
         return sorted(tmd.partitions)
 
     def assign(self, partitions: Iterable[TopicPartition | tuple[str, int]]) -> None:
-        """Replace the assignment. Partitions kept from the old assignment keep their positions."""
+        """Replace the assignment (manual: no group membership). Partitions kept keep their positions.
+        Raises ValueError after ``subscribe()`` (Kafka forbids mixing the two)."""
+        if self._subscription is not None:
+            raise ValueError("the consumer is subscribed; call unsubscribe() before assign()")
         wanted = [TopicPartition(*tp) for tp in partitions]
         self._positions = {tp: self._positions.get(tp) for tp in wanted}
+        self._paused &= set(wanted)
 
     def assignment(self) -> set[TopicPartition]:
         return set(self._positions)
@@ -272,24 +521,67 @@ class Consumer:
         after ``timeout_ms``. ``max_records`` caps what is returned (the rest is fetched again later)."""
         if not self._started:
             raise KafkaConnectionError("the consumer is not started (use 'async with Consumer(...)' or start())")
-        if not self._positions:
-            raise ValueError("no partitions assigned: call assign() first")
+        if self._closed:
+            raise KafkaConnectionError("the consumer is closed")
+        if not self._positions and self._subscription is None:
+            raise ValueError("no partitions assigned: call assign() or subscribe() first")
+        if max_records is None:
+            max_records = self.max_poll_records
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
+            await self._ensure_group()
+            await self._maybe_auto_commit()
             await self._reset_positions(list(self._positions))
             remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            records = await self._fetch_once(min(self.fetch_max_wait_ms, remaining_ms), max_records)
+            if self._positions and len(self._paused) < len(self._positions):
+                records = await self._fetch_once(min(self.fetch_max_wait_ms, remaining_ms), max_records)
+            else:  # nothing to fetch (no partitions for us, or all paused): keep the group alive
+                records = []
+                await asyncio.sleep(min(remaining_ms, self.fetch_max_wait_ms, 100) / 1000)
+            if self._member is not None and self._member.rejoin_needed and self._subscription is not None:
+                # the assignment changed under this fetch: hand out only what is still ours to commit
+                if not records and time.monotonic() < deadline:
+                    continue
             if records or time.monotonic() >= deadline:
                 return records
 
+    def _drain_buffer(self, max_records: int | None) -> list[ConsumerRecord]:
+        """Records fetched earlier beyond ``max_records``, for partitions still assigned, unpaused and at the
+        same position (a seek or a rebalance in between drops them)."""
+        out: list[ConsumerRecord] = []
+        for tp in list(self._buffered):
+            recs, next_offset = self._buffered.pop(tp)
+            if tp in self._paused:
+                self._buffered[tp] = (recs, next_offset)
+                continue
+            if self._positions.get(tp) != recs[0].offset:
+                continue
+            room = len(recs) if max_records is None else max_records - len(out)
+            if room <= 0:
+                self._buffered[tp] = (recs, next_offset)
+                continue
+            take, rest = recs[:room], recs[room:]
+            out.extend(take)
+            if rest:
+                self._positions[tp] = take[-1].offset + 1
+                self._buffered[tp] = (rest, next_offset)
+            else:
+                self._positions[tp] = take[-1].offset + 1 if next_offset is None else next_offset
+        return out
+
     async def _fetch_once(self, max_wait_ms: int, max_records: int | None) -> list[ConsumerRecord]:
+        if self._buffered:
+            buffered = self._drain_buffer(max_records)
+            if buffered:
+                return buffered
         md = self.cluster.metadata
         by_leader: dict[int, dict[TopicPartition, int]] = {}
         stale = False
+        paused = self._paused
         for tp, pos in self._positions.items():
-            leader = md.leader(tp)
-            if pos is None:
+            if pos is None or tp in paused:
                 continue
+            leader = md.leader(tp)
             if leader < 0 or leader not in md.brokers:
                 stale = True
                 continue
@@ -305,7 +597,7 @@ class Consumer:
         refresh = False
         for fetched in results:
             for fp in fetched:
-                if fp.tp not in self._positions:
+                if fp.tp not in self._positions or fp.tp in self._paused:
                     continue
                 if fp.action == Action.DONE:
                     self._high_watermarks[fp.tp] = fp.high_watermark
@@ -314,6 +606,8 @@ class Consumer:
                         take = fp.records[:room]
                         if take:
                             self._positions[fp.tp] = take[-1].offset + 1
+                        # keep the rest for the next poll instead of fetching it again
+                        self._buffered[fp.tp] = (fp.records[room:], fp.next_offset)
                     else:
                         take = fp.records
                         if fp.next_offset is not None:  # also moves past control batches
@@ -460,15 +754,50 @@ class Consumer:
             tp = TopicPartition(*tp)
             by_topic.setdefault(tp.topic, []).append(OffsetCommitRequest.OffsetCommitRequestPartition(
                 partition_index=tp.partition, committed_offset=off, committed_metadata=metadata))
-        req = OffsetCommitRequest(group_id=group, generation_id=-1, member_id="", topics=[
-            OffsetCommitRequest.OffsetCommitRequestTopic(name=t, partitions=ps) for t, ps in by_topic.items()])
+        m = self._member
+        member = m is not None and m.joined and self._subscription is not None
+        generation, member_id = (m.generation, m.member_id) if member and m is not None else (-1, "")
+        req = OffsetCommitRequest(group_id=group, generation_id=generation, member_id=member_id,
+                                  group_instance_id=m.group_instance_id if member and m is not None else None,
+                                  topics=[OffsetCommitRequest.OffsetCommitRequestTopic(name=t, partitions=ps)
+                                          for t, ps in by_topic.items()])
         resp = await self._coordinator_request(ApiKey.OFFSET_COMMIT, req, lambda r: [
             p.error_code for t in r.topics for p in t.partitions])
         for t in resp.topics:
             for p in t.partitions:
+                if p.error_code in REJOIN_ERRORS and member:
+                    assert m is not None
+                    m.rejoin_needed = True
+                    if p.error_code == ErrorCode.UNKNOWN_MEMBER_ID:
+                        m.member_id, m.generation = "", -1
+                    raise CommitFailedError(ErrorCode(p.error_code), (
+                        f"commit for group '{group}' refused ({error_name(p.error_code)}): the group rebalanced "
+                        f"since generation {generation}; the partitions may be another member's now"))
                 if p.error_code != ErrorCode.NONE:
                     raise to_error(p.error_code, f"commit {t.name}-{p.partition_index} for group '{group}': "
                                    f"{error_name(p.error_code)}")
+
+    def commit_async(self, offsets: Mapping[TopicPartition, int] | None = None,
+                     callback: Any = None) -> asyncio.Task[None]:
+        """Commit in the background (Java ``commitAsync``); ``callback(offsets, error_or_None)`` when done.
+        The positions are taken now, not when the request is sent. A failure is logged, never raised here."""
+        self._require_group()
+        snapshot = dict(offsets) if offsets is not None else {
+            tp: pos for tp, pos in self._positions.items() if pos is not None}
+
+        async def run() -> None:
+            err: BaseException | None = None
+            try:
+                await self.commit(snapshot)
+            except (KafkaError, KafkaConnectionError, KafkaRequestTimeoutError) as e:
+                err = e
+                log.warning("async commit failed", group=self.group_id, error=str(e))
+            if callback is not None:
+                try:
+                    callback(snapshot, err)
+                except Exception as e:
+                    log.warning("commit callback failed", error=repr(e))
+        return spawn(run(), name="commit-async", tasks=self._commit_tasks)
 
     async def committed(self, tp: TopicPartition | tuple[str, int]) -> int | None:
         """The group's committed offset for ``tp`` (None when nothing is committed)."""
@@ -498,15 +827,15 @@ class Consumer:
         """Send to the group coordinator; rediscover it and retry on coordinator errors until the timeout."""
         group = self._require_group()
         deadline = time.monotonic() + self.request_timeout_ms / 1000
+        member = self._member
+        assert member is not None
         while True:
-            node = await self.cluster.coordinator_id(group)
             try:
-                resp = await self.cluster.request(node, api_key, req)
+                resp = await member.request(api_key, req)
             except (KafkaConnectionError, KafkaRequestTimeoutError) as e:
                 if time.monotonic() > deadline:
                     raise
                 log.debug("coordinator request failed", group=group, error=str(e))
-                self.cluster.forget_coordinator(group)
                 await asyncio.sleep(self.retry_backoff_ms / 1000)
                 continue
             retriable = [c for c in codes(resp) if c != ErrorCode.NONE and classify(c) != Action.FAIL]
@@ -518,5 +847,5 @@ class Consumer:
             if time.monotonic() > deadline:
                 raise to_error(retriable[0], f"group '{group}': {error_name(retriable[0])} until the request timeout")
             if any(c in (ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE) for c in retriable):
-                self.cluster.forget_coordinator(group)
+                member.coordinator_lost()
             await asyncio.sleep(self.retry_backoff_ms / 1000)

@@ -37,13 +37,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from kafka_zk.client.accumulator import Header, ProducerBatch, RecordAccumulator, RecordMetadata
 from kafka_zk.client.decisions import Action, classify, error_name, to_error
 from kafka_zk.client.errors import KafkaConnectionError, KafkaRequestTimeoutError
 from kafka_zk.client.metadata import MetadataClient
-from kafka_zk.client.partitioner import DefaultPartitioner
+from kafka_zk.client.config import as_bool, normalize_options
+from kafka_zk.client.partitioner import Partitioner, make_partitioner
 from kafka_zk.common.clock import SYSTEM_CLOCK, Clock
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.logging import get_logger
@@ -56,7 +58,7 @@ from kafka_zk.record.batch import NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE
 
 log = get_logger(__name__)
 
-__all__ = ["Producer", "RecordMetadata", "build_produce_request", "handle_produce_response", "ProduceOutcome"]
+__all__ = ["Producer", "RecordMetadata", "FutureRecordMetadata", "ProducerRecord", "ProducerInterceptor", "build_produce_request", "handle_produce_response", "ProduceOutcome"]
 
 
 # --------------------------------------------------------------------------------------- build / decide
@@ -129,9 +131,63 @@ def _parse_acks(acks: int | str) -> int:
     raise ValueError(f"acks must be 0, 1, -1 or 'all', got {acks!r}")
 
 
-def _check_bytes(what: str, v: object) -> None:
-    if v is not None and not isinstance(v, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{what} must be bytes or None, got {type(v).__name__} (encode it first)")
+def _to_bytes(what: str, v: object) -> bytes:
+    if not isinstance(v, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{what} must be bytes or None, got {type(v).__name__} "
+                        f"(encode it first, or give the producer a key_serializer / value_serializer)")
+    return bytes(v)
+
+
+#: Java-only spellings that do not normalize to our keyword names.
+_ALIASES = {"partitioner.class": "partitioner", "interceptor.classes": "interceptors"}
+
+Serializer = Callable[[Any], bytes]
+DeliveryCallback = Callable[["RecordMetadata | None", "BaseException | None"], None]
+
+
+@dataclass
+class ProducerRecord:
+    """What an interceptor's ``on_send`` sees and may replace (Java ``ProducerRecord``), before serializing."""
+
+    topic: str
+    value: Any
+    key: Any = None
+    partition: int | None = None
+    timestamp_ms: int | None = None
+    headers: list[Header] = field(default_factory=list)
+
+
+class ProducerInterceptor(Protocol):
+    """Java ``ProducerInterceptor``: ``on_send`` may return a modified record; ``on_acknowledgement`` sees each
+    record's outcome (metadata or error). Exceptions from either are logged and ignored, as in Java."""
+
+    def on_send(self, record: ProducerRecord) -> ProducerRecord: ...
+
+    def on_acknowledgement(self, metadata: RecordMetadata | None, error: BaseException | None) -> None: ...
+
+
+class FutureRecordMetadata(asyncio.Future[RecordMetadata]):
+    """The future ``send()`` returns: ``await`` it on the producer's loop, or ``.get(timeout)`` from another
+    thread (as Java's ``Future.get``), e.g. with :class:`~kafka_zk.client.sync.SyncProducer`."""
+
+    def get(self, timeout: float | None = None) -> RecordMetadata:
+        """The record's metadata, blocking this thread; raises the delivery error, or TimeoutError."""
+        if self.done():
+            return self.result()
+        loop = self.get_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError("get() on the producer's own event loop would block it forever: 'await' the future")
+        if not loop.is_running():
+            raise RuntimeError("the producer's event loop is not running, so the record can never be delivered")
+
+        async def wait() -> RecordMetadata:
+            return await self
+
+        return asyncio.run_coroutine_threadsafe(wait(), loop).result(timeout)
 
 
 class Producer:
@@ -144,7 +200,7 @@ class Producer:
 
     def __init__(
         self,
-        bootstrap_servers: str | Sequence[str],
+        bootstrap_servers: str | Sequence[str] | None = None,
         *,
         client_id: str = "kafka-zk-producer",
         acks: int | str = 1,
@@ -158,34 +214,69 @@ class Producer:
         retry_backoff_ms: int = 100,
         max_block_ms: int = 60000,
         buffer_memory: int = 33554432,
-        enable_idempotence: bool = False,
-        allow_auto_create_topics: bool = True,
-        partitioner: DefaultPartitioner | None = None,
+        max_in_flight_requests_per_connection: int = 5,
+        enable_idempotence: bool | str = False,
+        allow_auto_create_topics: bool | str = True,
+        partitioner: str | Partitioner | None = None,
+        key_serializer: Serializer | None = None,
+        value_serializer: Serializer | None = None,
+        interceptors: Sequence[ProducerInterceptor] = (),
         clock: Clock = SYSTEM_CLOCK,
+        **options: Any,
     ) -> None:
-        self.acks = _parse_acks(acks)
-        if enable_idempotence and self.acks != -1:
+        cfg: dict[str, Any] = dict(
+            bootstrap_servers=bootstrap_servers, client_id=client_id, acks=acks, compression_type=compression_type,
+            batch_size=batch_size, linger_ms=linger_ms, max_request_size=max_request_size,
+            request_timeout_ms=request_timeout_ms, delivery_timeout_ms=delivery_timeout_ms, retries=retries,
+            retry_backoff_ms=retry_backoff_ms, max_block_ms=max_block_ms, buffer_memory=buffer_memory,
+            max_in_flight_requests_per_connection=max_in_flight_requests_per_connection,
+            enable_idempotence=enable_idempotence, allow_auto_create_topics=allow_auto_create_topics,
+            partitioner=partitioner, key_serializer=key_serializer, value_serializer=value_serializer,
+            interceptors=interceptors)
+        # Kafka's dotted names (``**{"linger.ms": 5}``) override the keyword defaults
+        cfg.update(normalize_options({_ALIASES.get(k, k): v for k, v in options.items()}, cfg, "producer"))
+        if not cfg["bootstrap_servers"]:
+            raise ValueError("bootstrap_servers (bootstrap.servers) is required, e.g. '127.0.0.1:9092'")
+        self.config = cfg
+        self.acks = _parse_acks(cfg["acks"])
+        self.enable_idempotence = as_bool("enable.idempotence", cfg["enable_idempotence"])
+        if self.enable_idempotence and self.acks != -1:
             raise ValueError("enable_idempotence requires acks=-1 ('all'): the broker can only deduplicate "
                              "batches every in-sync replica has")
-        self.compression = CompressionType.from_name(compression_type)
-        self.max_request_size = max_request_size
-        self.request_timeout_ms = request_timeout_ms
-        self.delivery_timeout_ms = delivery_timeout_ms
-        self.retries = retries
-        self.retry_backoff_ms = retry_backoff_ms
-        self.max_block_ms = max_block_ms
-        self.buffer_memory = buffer_memory
-        self.enable_idempotence = enable_idempotence
-        self.allow_auto_create_topics = allow_auto_create_topics
-        self.partitioner = partitioner or DefaultPartitioner()
+        self.compression = CompressionType.from_name(cfg["compression_type"])
+        self.batch_size = int(cfg["batch_size"])
+        self.linger_ms = int(cfg["linger_ms"])
+        self.max_request_size = int(cfg["max_request_size"])
+        self.request_timeout_ms = int(cfg["request_timeout_ms"])
+        self.delivery_timeout_ms = int(cfg["delivery_timeout_ms"])
+        self.retries = int(cfg["retries"])
+        self.retry_backoff_ms = int(cfg["retry_backoff_ms"])
+        self.max_block_ms = int(cfg["max_block_ms"])
+        self.buffer_memory = int(cfg["buffer_memory"])
+        self.max_in_flight = int(cfg["max_in_flight_requests_per_connection"])
+        if self.max_in_flight < 1:
+            raise ValueError(f"max_in_flight_requests_per_connection must be >= 1, got {self.max_in_flight}")
+        for name in ("batch_size", "buffer_memory", "max_request_size", "request_timeout_ms"):
+            if int(cfg[name]) <= 0:
+                raise ValueError(f"{name.replace('_', '.')} must be > 0, got {cfg[name]}")
+        self.allow_auto_create_topics = as_bool("allow.auto.create.topics", cfg["allow_auto_create_topics"])
+        self.partitioner: Partitioner = make_partitioner(cfg["partitioner"])
+        self.key_serializer: Serializer | None = cfg["key_serializer"]
+        self.value_serializer: Serializer | None = cfg["value_serializer"]
+        self.interceptors: list[ProducerInterceptor] = list(cfg["interceptors"] or ())
         self.clock = clock
-        self.cluster = MetadataClient(bootstrap_servers, client_id=client_id, request_timeout=request_timeout_ms / 1000,
-                                      retry_backoff=retry_backoff_ms / 1000)
-        self._acc = RecordAccumulator(batch_size, linger_ms, self.compression)
+        self._system_clock = clock is SYSTEM_CLOCK
+        self.cluster = MetadataClient(cfg["bootstrap_servers"], client_id=cfg["client_id"],
+                                      request_timeout=self.request_timeout_ms / 1000,
+                                      retry_backoff=self.retry_backoff_ms / 1000)
+        self._acc = RecordAccumulator(self.batch_size, self.linger_ms, self.compression)
         self._in_flight: set[TopicPartition] = set()
+        self._leader_in_flight: dict[int, int] = {}
+        self._tps: dict[tuple[str, int], TopicPartition] = {}
         self._pending: set[ProducerBatch] = set()  # appended, not yet completed or failed
         self._wakeup = asyncio.Event()
         self._space_freed = asyncio.Event()
+        self._batch_done = asyncio.Event()
         self._flushing = 0
         self._stale_metadata = False
         self._producer_id = NO_PRODUCER_ID
@@ -196,10 +287,16 @@ class Producer:
         self._send_tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **kwargs: Any) -> Producer:
+        """``Producer.from_config({"bootstrap.servers": "h:9092", "linger.ms": 5})`` — a properties dict."""
+        return cls(**{**dict(config), **kwargs})
+
     # ----------------------------------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
         """Bootstrap (and, with idempotence, get a producer id); start the sender."""
+        self._loop = asyncio.get_running_loop()
         await self.cluster.bootstrap()
         if self.enable_idempotence:
             await self._init_producer_id()
@@ -247,47 +344,116 @@ class Producer:
     async def send(
         self,
         topic: str,
-        value: bytes | None = None,
-        key: bytes | None = None,
+        value: Any = None,
+        key: Any = None,
         *,
         partition: int | None = None,
         timestamp_ms: int | None = None,
         headers: Iterable[Header] | None = None,
-    ) -> asyncio.Future[RecordMetadata]:
-        """Queue one record; the returned future resolves when the broker has it (per ``acks``)."""
+        on_delivery: DeliveryCallback | None = None,
+    ) -> FutureRecordMetadata:
+        """Queue one record; the returned future resolves to its :class:`RecordMetadata` when the broker has it
+        (per ``acks``). Await it, or call ``.get()`` from another thread. ``on_delivery(metadata, error)`` is
+        called once, on the producer's loop, with exactly one of the two set.
+
+        The pipeline is Java's: interceptors' ``on_send`` -> key/value serializers -> partitioner ->
+        accumulator. Blocks (up to ``max_block_ms``) for the topic's metadata and for buffer space.
+        """
         if self._closed or self._sender is None:
             raise KafkaConnectionError("the producer is not started (use 'async with Producer(...)' or start())")
         if self._sender.done():
             raise KafkaConnectionError("the producer's sender task has stopped (see the error logged); close it")
-        _check_bytes("key", key)
-        _check_bytes("value", value)
+        if self.interceptors:
+            rec = ProducerRecord(topic, value, key, partition, timestamp_ms, list(headers or ()))
+            for ic in self.interceptors:
+                try:
+                    rec = ic.on_send(rec)
+                except Exception as e:  # Java: an interceptor's failure is logged, never fails the send
+                    log.warning("interceptor on_send failed", interceptor=type(ic).__name__, error=repr(e))
+            topic, value, key, partition, timestamp_ms, headers = (
+                rec.topic, rec.value, rec.key, rec.partition, rec.timestamp_ms, rec.headers)
+        if self.key_serializer is not None and key is not None:
+            key = self.key_serializer(key)
+        if self.value_serializer is not None and value is not None:
+            value = self.value_serializer(value)
+        kb = key if key is None or type(key) is bytes else _to_bytes("key", key)
+        vb = value if value is None or type(value) is bytes else _to_bytes("value", value)
         hdrs: list[Header] = []
-        for hk, hv in headers or ():
-            if not isinstance(hk, str):
-                raise TypeError(f"header keys must be str, got {type(hk).__name__}")
-            _check_bytes(f"header {hk!r}", hv)
-            hdrs.append((hk, None if hv is None else bytes(hv)))
-        kb = None if key is None else bytes(key)
-        vb = None if value is None else bytes(value)
-        size = RECORD_BATCH_OVERHEAD + RecordBatchBuilder.estimate_record_size(kb, vb, hdrs)
+        if headers:
+            for hk, hv in headers:
+                if not isinstance(hk, str):
+                    raise TypeError(f"header keys must be str, got {type(hk).__name__}")
+                hdrs.append((hk, None if hv is None else _to_bytes(f"header {hk!r}", hv)))
+        if hdrs:
+            record_size = RecordBatchBuilder.estimate_record_size(kb, vb, hdrs)
+        else:  # the same upper bound, inlined for the common case (varint lengths at their widest, 5)
+            record_size = 22 + (1 if kb is None else len(kb) + 5) + (1 if vb is None else len(vb) + 5)
+        size = RECORD_BATCH_OVERHEAD + record_size
         if size > self.max_request_size:
             raise KafkaError(ErrorCode.MESSAGE_TOO_LARGE,
                              f"the record is {size} bytes serialized, larger than max_request_size={self.max_request_size}")
-        tmd = await self._topic_metadata(topic)
+        tmd = self.cluster.metadata.topics.get(topic)
+        if tmd is None or tmd.error_code != 0 or not tmd.partitions:
+            tmd = await self._topic_metadata(topic)
+        n = len(tmd.partitions)
         if partition is None:  # (which partitions have a leader only matters for unkeyed records)
             available = tmd.available_partitions() if kb is None else ()
-            partition = self.partitioner.partition(topic, kb, len(tmd.partitions), available)
+            partition = self.partitioner.partition(topic, kb, n, available)
+            if kb is None and self._acc.opens_new_batch(self._tp(topic, partition), record_size):
+                partition = self.partitioner.on_new_batch(topic, partition, n, available)  # sticky: move on
         elif partition not in tmd.partitions:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                             f"topic '{topic}' has partitions 0..{len(tmd.partitions) - 1}; got partition {partition}")
-        await self._wait_for_space(size)
-        ts = self.clock.time_ms() if timestamp_ms is None else int(timestamp_ms)
-        fut: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
-        batch = self._acc.append(TopicPartition(topic, partition), ts, kb, vb, hdrs, fut, self._now(),
-                                 record_size=size - RECORD_BATCH_OVERHEAD)
-        self._pending.add(batch)
-        self._wakeup.set()
+                             f"topic '{topic}' has partitions 0..{n - 1}; got partition {partition}")
+        if self._acc.queued_bytes + size > self.buffer_memory and self._pending:
+            await self._wait_for_space(size)
+        if timestamp_ms is not None:
+            ts = int(timestamp_ms)
+        else:
+            ts = time.time_ns() // 1_000_000 if self._system_clock else self.clock.time_ms()
+        fut = FutureRecordMetadata(loop=self._loop)
+        batch = self._acc.append(self._tp(topic, partition), ts, kb, vb, hdrs, fut,
+                                 time.monotonic_ns() // 1_000_000 if self._system_clock else self._now(),
+                                 record_size=record_size)
+        if on_delivery is not None or self.interceptors:
+            fut.add_done_callback(self._acknowledger(on_delivery))
+        if len(batch.futures) == 1:  # a new batch: the previous one may be full, let the sender run
+            self._pending.add(batch)
+            self._wakeup.set()
+            await asyncio.sleep(0)
+        elif self.linger_ms == 0 and not self._wakeup.is_set():
+            self._wakeup.set()
         return fut
+
+    def _tp(self, topic: str, partition: int) -> TopicPartition:
+        """Interned TopicPartitions (one per partition instead of one per record)."""
+        key = (topic, partition)
+        tp = self._tps.get(key)
+        if tp is None:
+            tp = self._tps[key] = TopicPartition(topic, partition)
+        return tp
+
+    def _acknowledger(self, on_delivery: DeliveryCallback | None) -> Callable[[asyncio.Future[RecordMetadata]], None]:
+        interceptors = self.interceptors
+
+        def done(fut: asyncio.Future[RecordMetadata]) -> None:
+            md: RecordMetadata | None = None
+            err: BaseException | None = None
+            if fut.cancelled():
+                err = asyncio.CancelledError()
+            else:
+                err = fut.exception()
+                md = None if err is not None else fut.result()
+            for ic in interceptors:
+                try:
+                    ic.on_acknowledgement(md, err)
+                except Exception as e:
+                    log.warning("interceptor on_acknowledgement failed", interceptor=type(ic).__name__, error=repr(e))
+            if on_delivery is not None:
+                try:
+                    on_delivery(md, err)
+                except Exception as e:
+                    log.warning("delivery callback failed", error=repr(e))
+        return done
 
     async def send_and_wait(self, topic: str, value: bytes | None = None, key: bytes | None = None,
                             **kwargs: Any) -> RecordMetadata:
@@ -299,16 +465,27 @@ class Producer:
 
         Raises KafkaError REQUEST_TIMED_OUT if that takes longer than ``timeout`` seconds.
         """
-        waiting = [f for b in list(self._pending) for f in b.futures]
+        waiting = set(self._pending)  # batch-level: no callback per record future
         if not waiting:
             return
         self._flushing += 1
         self._wakeup.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            done, not_done = await asyncio.wait(waiting, timeout=timeout)
-            if not_done:
-                raise KafkaError(ErrorCode.REQUEST_TIMED_OUT,
-                                 f"flush: {len(not_done)} records still undelivered after {timeout:g}s")
+            while waiting:
+                self._batch_done.clear()
+                waiting &= self._pending
+                if not waiting:
+                    break
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    n = sum(b.record_count for b in waiting)
+                    raise KafkaError(ErrorCode.REQUEST_TIMED_OUT,
+                                     f"flush: {n} records still undelivered after {timeout:g}s")
+                try:
+                    await asyncio.wait_for(self._batch_done.wait(), left)
+                except asyncio.TimeoutError:
+                    pass
         finally:
             self._flushing -= 1
 
@@ -393,17 +570,34 @@ class Producer:
                 continue
             if unknown:
                 next_ms = next_refresh_ms if next_ms is None else min(next_ms, next_refresh_ms)
+            sent = False
             for leader, tps in by_leader.items():
-                batches = [self._seal(self._acc.drain(tp)) for tp in tps]
-                self._in_flight.update(tps)
+                if self._leader_in_flight.get(leader, 0) >= self.max_in_flight:
+                    continue  # max.in.flight.requests.per.connection: wait for an answer from this leader
+                batches = self._drain_for(tps)
+                self._in_flight.update(b.tp for b in batches)
+                self._leader_in_flight[leader] = self._leader_in_flight.get(leader, 0) + 1
                 spawn(self._send(leader, batches), name=f"produce-to-{leader}", tasks=self._send_tasks)
-            if by_leader:
+                sent = True
+            if sent:
                 continue  # more may be ready already
             timeout = None if next_ms is None else max(0, next_ms - self._now()) / 1000
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
             except asyncio.TimeoutError:
                 pass
+
+    def _drain_for(self, tps: list[TopicPartition]) -> list[ProducerBatch]:
+        """One batch per ready partition of one leader, up to ``max_request_size`` in total (at least one)."""
+        out: list[ProducerBatch] = []
+        total = 0
+        for tp in tps:
+            size = self._acc.head_size(tp)
+            if out and total + size > self.max_request_size:
+                break
+            out.append(self._seal(self._acc.drain(tp)))
+            total += size
+        return out
 
     def _seal(self, batch: ProducerBatch) -> ProducerBatch:
         if batch.sealed:
@@ -422,6 +616,13 @@ class Producer:
                                        f"delivery_timeout_ms={self.delivery_timeout_ms}"))
 
     async def _send(self, leader: int, batches: list[ProducerBatch]) -> None:
+        try:
+            await self._send_once(leader, batches)
+        finally:
+            self._leader_in_flight[leader] -= 1
+            self._wakeup.set()
+
+    async def _send_once(self, leader: int, batches: list[ProducerBatch]) -> None:
         req = build_produce_request(batches, self.acks, self.request_timeout_ms)
         try:
             conn = await self.cluster.connection(leader)
@@ -471,4 +672,5 @@ class Producer:
         self._pending.discard(batch)
         self._acc.release(batch)
         self._space_freed.set()
+        self._batch_done.set()
 

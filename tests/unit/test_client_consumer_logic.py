@@ -102,3 +102,27 @@ def test_metadata_decoding_and_merging() -> None:
         R.MetadataResponseTopic(error_code=0, name="u", partitions=[])]))
     assert set(merge(md, other, all_topics=False).topics) == {"t", "u"}
     assert set(merge(md, other, all_topics=True).topics) == {"u"}
+
+
+def test_consumer_takes_kafkas_config_names_and_defaults() -> None:
+    from kafka_zk.client.consumer import Consumer
+
+    c = Consumer.from_config({"bootstrap.servers": "127.0.0.1:9", "group.id": "g", "enable.auto.commit": "false",
+                              "auto.offset.reset": "smallest", "partition.assignment.strategy":
+                              "org.apache.kafka.clients.consumer.StickyAssignor,range", "max.poll.records": 10})
+    assert (c.group_id, c.enable_auto_commit, c.auto_offset_reset, c.max_poll_records) == ("g", False, "earliest", 10)
+    assert [a.name for a in c.assignors] == ["sticky", "range"]
+    d = Consumer("127.0.0.1:9", group_id="g")  # Kafka 2.x defaults
+    assert (d.enable_auto_commit, d.auto_commit_interval_ms, d.auto_offset_reset, d.max_poll_records) == (
+        True, 5000, "latest", 500)
+    assert [a.name for a in d.assignors] == ["range"] and d.generation() == -1
+    assert not Consumer("127.0.0.1:9").enable_auto_commit  # nothing to commit to without a group
+    with pytest.raises(ValueError, match="unknown consumer config 'session.timeout'; did you mean 'session.timeout.ms'"):
+        Consumer("127.0.0.1:9", **{"session.timeout": 1})
+    with pytest.raises(ValueError, match="subscribe\\(\\) needs a group_id"):
+        Consumer("127.0.0.1:9").subscribe(["t"])
+    with pytest.raises(ValueError, match="not both or neither"):
+        d.subscribe(["t"], pattern="x.*")
+    d.subscribe(["t"])
+    with pytest.raises(ValueError, match="call unsubscribe\\(\\) before assign\\(\\)"):
+        d.assign([("t", 0)])

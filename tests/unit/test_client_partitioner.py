@@ -3,13 +3,24 @@ kafka-python's implementation, so keyed records land where every other client wo
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
-from kafka_zk.client.partitioner import DefaultPartitioner, murmur2, partition_for_key
+from kafka_zk.client.partitioner import (
+    DefaultPartitioner,
+    Murmur2RoundRobinPartitioner,
+    RoundRobinPartitioner,
+    make_partitioner,
+    murmur2,
+    partition_for_key,
+)
 
 
 def signed32(n: int) -> int:
@@ -51,10 +62,42 @@ def test_sign_bit_is_cleared_not_negated() -> None:
     assert partition_for_key(b"21", 7) == (h & 0x7FFFFFFF) % 7 != abs(signed32(h)) % 7
 
 
-def test_keyed_records_ignore_availability_and_unkeyed_rotate_over_available() -> None:
-    part = DefaultPartitioner()
+def test_legacy_partitioner_keys_by_murmur2_and_rotates_unkeyed_over_available() -> None:
+    part = Murmur2RoundRobinPartitioner()
     assert part.partition("t", b"k", 6, available=[0]) == partition_for_key(b"k", 6)
     picks = [part.partition("t", None, 6, available=[1, 4]) for _ in range(6)]
     assert set(picks) == {1, 4} and Counter(picks) == {1: 3, 4: 3}
     spread = Counter(part.partition("u", None, 3, available=[]) for _ in range(9))
     assert spread == {0: 3, 1: 3, 2: 3}
+
+
+def test_sticky_partitioner_keeps_unkeyed_records_on_one_partition_until_a_new_batch() -> None:
+    part = DefaultPartitioner(random.Random(7))
+    assert part.partition("t", b"k", 6, available=[0]) == partition_for_key(b"k", 6)
+    first = part.partition("t", None, 6, available=[1, 3, 4])
+    assert first in (1, 3, 4)
+    assert {part.partition("t", None, 6, available=[1, 3, 4]) for _ in range(20)} == {first}
+    moved = part.on_new_batch("t", first, 6, available=[1, 3, 4])
+    assert moved in (1, 3, 4) and moved != first
+    assert part.partition("t", None, 6, available=[1, 3, 4]) == moved
+    # a second record racing for the same new batch does not move it again
+    assert part.on_new_batch("t", first, 6, available=[1, 3, 4]) == moved
+    seen = set()
+    for _ in range(60):
+        seen.add(part.on_new_batch("t", part.partition("t", None, 6, []), 6, []))
+    assert seen == set(range(6))
+
+
+def test_round_robin_partitioner_ignores_keys() -> None:
+    part = RoundRobinPartitioner()
+    assert [part.partition("t", b"same", 3, []) for _ in range(6)] == [0, 1, 2, 0, 1, 2]
+    assert part.on_new_batch("t", 2, 3, []) == 2
+
+
+def test_partitioner_names() -> None:
+    assert isinstance(make_partitioner(None), DefaultPartitioner)
+    assert isinstance(make_partitioner("murmur2_random"), DefaultPartitioner)
+    assert isinstance(make_partitioner("org.apache.kafka.clients.producer.RoundRobinPartitioner"),
+                      RoundRobinPartitioner)
+    with pytest.raises(ValueError, match="unknown partitioner 'crc32'"):
+        make_partitioner("crc32")

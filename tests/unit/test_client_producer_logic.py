@@ -38,7 +38,7 @@ async def test_linger_and_batch_size_decide_when_a_partition_is_ready() -> None:
         acc.append(TP1, 1000, None, b"x" * 40, [], _future(), now_ms=0)
     assert TP1 in acc.ready(now_ms=0, flushing=False)[0]
     first = acc.drain(TP1)
-    assert first.builder.estimated_size <= 200 and 1 < first.record_count < 10
+    assert first.estimated_size <= 200 and 1 < first.record_count < 10
 
 
 @run_async
@@ -137,3 +137,43 @@ async def test_failed_batches_fail_every_record_with_the_error() -> None:
     for f in futs:
         with pytest.raises(KafkaError, match="too big"):
             f.result()
+
+
+def test_kafka_dotted_config_names_and_defaults() -> None:
+    from kafka_zk.client.partitioner import RoundRobinPartitioner
+    from kafka_zk.client.producer import Producer
+
+    p = Producer.from_config({"bootstrap.servers": "127.0.0.1:9", "linger.ms": 7, "batch.size": 1000,
+                              "acks": "all", "enable.idempotence": "true", "compression.type": "zstd",
+                              "max.in.flight.requests.per.connection": 2,
+                              "partitioner.class": "org.apache.kafka.clients.producer.RoundRobinPartitioner"})
+    assert (p.linger_ms, p.batch_size, p.acks, p.enable_idempotence, p.max_in_flight) == (7, 1000, -1, True, 2)
+    assert p.compression == CompressionType.ZSTD and isinstance(p.partitioner, RoundRobinPartitioner)
+    d = Producer("127.0.0.1:9")  # Kafka 2.x defaults
+    assert (d.acks, d.linger_ms, d.batch_size, d.buffer_memory, d.max_in_flight, d.enable_idempotence) == (
+        1, 0, 16384, 33554432, 5, False)
+    with pytest.raises(ValueError, match="unknown producer config 'linger.msec'; did you mean 'linger.ms'"):
+        Producer("127.0.0.1:9", **{"linger.msec": 5})
+    with pytest.raises(ValueError, match="enable_idempotence requires acks=-1"):
+        Producer("127.0.0.1:9", enable_idempotence=True)
+
+
+@run_async
+async def test_sticky_cue_new_batch_only_when_the_open_one_cannot_take_the_record() -> None:
+    acc = RecordAccumulator(batch_size=200, linger_ms=50, compression=CompressionType.NONE)
+    assert acc.opens_new_batch(TP0, 20)
+    acc.append(TP0, 1, None, b"v" * 10, [], _future(), now_ms=0)
+    assert not acc.opens_new_batch(TP0, 20)
+    assert acc.opens_new_batch(TP0, 500)
+
+
+@run_async
+async def test_record_future_get_refuses_to_block_its_own_loop() -> None:
+    from kafka_zk.client.producer import FutureRecordMetadata
+
+    fut = FutureRecordMetadata()
+    with pytest.raises(RuntimeError, match="would block it forever"):
+        fut.get()
+    md = RecordMetadata("t", 0, 5, 1)
+    fut.set_result(md)
+    assert fut.get() == md and await fut == md
