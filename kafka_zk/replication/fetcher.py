@@ -83,6 +83,7 @@ class FetchState:
     leader_epoch: int
     truncating: bool = True
     delayed_until: float = 0.0
+    lag: int = 0  # the leader's HW minus our LEO after the last fetch (Kafka's FetcherLagMetrics)
 
     @property
     def tp(self) -> TopicPartition:
@@ -269,6 +270,7 @@ class ReplicaFetcher:
                 except KafkaError:
                     pass
             p.update_follower_high_watermark(a.high_watermark)
+            s.lag = max(0, a.high_watermark - lg.log_end_offset)
         elif code == ErrorCode.OFFSET_OUT_OF_RANGE:
             await self._handle_out_of_range(s)
         elif code in (
@@ -357,6 +359,10 @@ class ReplicaFetcherManager:
     def remove_partition(self, tp: TopicPartition) -> None:
         for f in self.fetchers.values():
             f.remove(tp)
+
+    def max_lag(self) -> int:
+        """Kafka's ``ReplicaFetcherManager`` MaxLag: the largest lag of any partition this broker follows."""
+        return max((st.lag for f in self.fetchers.values() for st in f.states.values()), default=0)
 
     async def shutdown(self) -> None:
         await asyncio.gather(*(f.stop() for f in self.fetchers.values()), return_exceptions=True)

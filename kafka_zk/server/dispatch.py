@@ -7,6 +7,7 @@ page is current).
 from __future__ import annotations
 
 import importlib
+import time
 from types import ModuleType
 from typing import Any
 
@@ -72,4 +73,8 @@ class BrokerDispatcher(Dispatcher):
 
     async def handle(self, ctx: RequestContext, request: Any) -> Any:
         self.stats.count_served(ctx.api_key, ctx.api_version, ctx.client_id)
-        return await TABLE[ctx.api_key].handle(self.broker, ctx, request)
+        start = time.perf_counter()
+        try:
+            return await TABLE[ctx.api_key].handle(self.broker, ctx, request)
+        finally:
+            self.stats.record_time(ctx.api_key, (time.perf_counter() - start) * 1000)

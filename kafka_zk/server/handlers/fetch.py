@@ -38,7 +38,10 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
         req.replica_id, req.max_wait_ms, req.min_bytes, max_bytes, parts
     )
     by_topic: dict[str, list[Any]] = {}
+    stats = broker.replica_manager.topic_stats
     for tp, r in results:
+        if req.replica_id < 0:  # Kafka's BytesOut counts consumer fetches only
+            stats.record_fetch_out(tp.topic, r.size)
         by_topic.setdefault(tp.topic, []).append(
             R.PartitionData(
                 partition_index=tp.partition,
