@@ -160,7 +160,7 @@ class BrokerCollector(Collector):
         for tp, p in sorted(self.broker.replica_manager.partitions.items()):
             lg = p.log
             key = [tp.topic, str(tp.partition)]
-            size.add_metric(key, lg.size_in_bytes)
+            size.add_metric(key, lg.size_in_bytes())
             leo.add_metric(key, lg.log_end_offset)
             lso.add_metric(key, lg.log_start_offset)
             segs.add_metric(key, len(lg.segments))

@@ -129,8 +129,14 @@ function addEvents(events) {
   }
   state.events.sort((a, b) => a.time_ms - b.time_ms);
   state.events = state.events.slice(-300);
+  drawEvents();
+}
+
+function drawEvents() {
+  const showInternal = document.getElementById("show-internal").checked;
+  const shown = state.events.filter(e => showInternal || !String(e.topic || "").startsWith("__"));
   const list = document.getElementById("events");
-  list.replaceChildren(...state.events.slice().reverse().map(e => {
+  list.replaceChildren(...shown.slice().reverse().map(e => {
     const bad = /offline|unclean|failed|shrink|resigned/.test(e.kind);
     const t = new Date(e.time_ms).toISOString().slice(11, 23);
     return el("li", { "data-kind": e.kind }, el("span", { class: "t" }, t), ` broker ${e.broker_id} `,
@@ -155,7 +161,10 @@ function connect() {
   es.addEventListener("error", () => { conn.textContent = "reconnecting…"; conn.className = "conn-err"; });
 }
 
-document.getElementById("show-internal").addEventListener("change", () => state.cluster && drawPartitions(state.cluster));
+document.getElementById("show-internal").addEventListener("change", () => {
+  if (state.cluster) drawPartitions(state.cluster);
+  drawEvents();
+});
 fetch("/api/cluster").then(r => r.json()).then(drawCluster).catch(() => {});
 fetch("/api/groups").then(r => r.json()).then(drawGroups).catch(() => {});
 fetch("/api/events").then(r => r.json()).then(addEvents).catch(() => {});
