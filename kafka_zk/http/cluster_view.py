@@ -76,11 +76,16 @@ class ClusterView:
         if self._cached is not None and loop.time() - self._cached[0] < self.ttl_s:
             return self._cached[1]
         if self._inflight is None:
-            self._inflight = loop.create_task(self._gather())
-            self._inflight.add_done_callback(lambda _: setattr(self, "_inflight", None))
-        snap = await asyncio.shield(self._inflight)
-        self._cached = (loop.time(), snap)
-        return snap
+            started = loop.time()
+            task = self._inflight = loop.create_task(self._gather())
+
+            def done(t: asyncio.Future[dict[str, Any]]) -> None:
+                self._inflight = None
+                if not t.cancelled() and t.exception() is None:
+                    self._cached = (started, t.result())  # as fresh as the moment its reads began
+
+            task.add_done_callback(done)
+        return await asyncio.shield(self._inflight)
 
     async def _gather(self) -> dict[str, Any]:
         b = self.broker
