@@ -37,14 +37,14 @@ class RequestStats:
         self.by_client: dict[str, Counter[tuple[int, int]]] = {}
         # per API key: how many requests were timed, their total and the last TIME_WINDOW times (ms)
         self.time_count: Counter[int] = Counter()
-        self.time_sum_ms: Counter[int] = Counter()
+        self.time_sum_ms: dict[int, float] = {}
         self.recent_ms: dict[int, deque[float]] = {}
 
     def record_time(self, api_key: int, ms: float) -> None:
         """A request of ``api_key`` took ``ms`` from decoding to its response being ready (Kafka's
         TotalTimeMs, without the socket send time)."""
         self.time_count[api_key] += 1
-        self.time_sum_ms[api_key] += ms
+        self.time_sum_ms[api_key] = self.time_sum_ms.get(api_key, 0.0) + ms
         window = self.recent_ms.get(api_key)
         if window is None:
             window = self.recent_ms[api_key] = deque(maxlen=TIME_WINDOW)
