@@ -51,6 +51,9 @@ ensure_system_packages() {
     # Go and Sarama (GOPATH mode, no network) for tests/cluster/test_sarama_versions.py
     command -v go >/dev/null 2>&1 || missing+=(golang-go)
     [ -d /usr/share/gocode/src/github.com/Shopify/sarama ] || missing+=(golang-github-shopify-sarama-dev)
+    # a headless browser for tests/cluster/test_dashboard_browser.py (the HTTP admin's live dashboard)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
     if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 

@@ -62,6 +62,9 @@ def _up(args: argparse.Namespace) -> int:
         return _fail(e)
     print(f"bootstrap.servers={cluster.bootstrap_servers}")
     print(f"zookeeper.connect={cluster.zookeeper_connect}")
+    for b in cluster:
+        if b.dashboard:
+            print(f"broker {b.broker_id} dashboard: {b.dashboard}  (metrics: {b.dashboard}metrics)")
     return 0
 
 

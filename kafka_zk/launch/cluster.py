@@ -47,6 +47,11 @@ class BrokerProcess:
     data_dir: str
     log_path: str
     pid_path: str
+    http_port: int = 0  # the HTTP admin (dashboard, /metrics); 0 in a cluster.json written before it existed
+
+    @property
+    def dashboard(self) -> str | None:
+        return f"http://{LOCALHOST}:{self.http_port}/" if self.http_port else None
 
     @property
     def bootstrap(self) -> str:
@@ -170,17 +175,21 @@ class LocalCluster:
         else:
             connect = zookeeper
         self._state = ClusterState(connect, zk_dir)
-        ports = free_ports(2 * brokers)
+        ports = free_ports(3 * brokers)
         for i in range(brokers):
             bid = first_broker_id + i
-            self._state.brokers[bid] = self._write_broker_config(bid, ports[2 * i], ports[2 * i + 1], overrides or {})
+            self._state.brokers[bid] = self._write_broker_config(
+                bid, ports[3 * i], ports[3 * i + 1], overrides or {}, http_port=ports[3 * i + 2]
+            )
         self._save()
         for bid in self._state.brokers:
             self.start(bid, wait=False)
         self.wait_until_ready(timeout_s)
         return self
 
-    def _write_broker_config(self, bid: int, port: int, control_port: int, overrides: Mapping[str, str]) -> BrokerProcess:
+    def _write_broker_config(
+        self, bid: int, port: int, control_port: int, overrides: Mapping[str, str], http_port: int = 0
+    ) -> BrokerProcess:
         bdir = self.dir / f"broker-{bid}"
         data = bdir / "data"
         data.mkdir(parents=True, exist_ok=True)
@@ -190,11 +199,16 @@ class LocalCluster:
             "log.dirs": str(data),
             "zookeeper.connect": self.state.zookeeper_connect,
         }
+        if http_port:
+            props.update({"http.host": LOCALHOST, "http.port": http_port})
         props.update(overrides)
         text = "# written by kafka-zk cluster up\n" + "".join(f"{k}={v}\n" for k, v in props.items())
         cfg = bdir / "server.properties"
         cfg.write_text(text)
-        return BrokerProcess(bid, port, control_port, str(cfg), str(data), str(bdir / "broker.log"), str(bdir / "broker.pid"))
+        return BrokerProcess(
+            bid, port, control_port, str(cfg), str(data), str(bdir / "broker.log"), str(bdir / "broker.pid"),
+            int(props.get("http.port", 0) or 0),
+        )
 
     def start(self, broker_id: int, wait: bool = True, timeout_s: float = 60.0) -> int:
         """(Re)start a stopped broker with its config and data. Returns its pid."""
@@ -353,6 +367,7 @@ class LocalCluster:
                     "controller": bid == controller,
                     "listener": b.bootstrap,
                     "control": f"{LOCALHOST}:{b.control_port}",
+                    "dashboard": b.dashboard,
                 }
             )
         return rows

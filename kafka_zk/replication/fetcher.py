@@ -85,6 +85,7 @@ class FetchState:
     leader_epoch: int
     truncating: bool = True
     delayed_until: float = 0.0
+    lag: int = 0  # the leader's HW minus our LEO after the last fetch (Kafka's FetcherLagMetrics)
 
     @property
     def tp(self) -> TopicPartition:
@@ -286,6 +287,7 @@ class ReplicaFetcher:
                     lg.append_as_follower(records[:whole])
                     p.emit_leo("follower")
             p.update_follower_high_watermark(a.high_watermark)
+            s.lag = max(0, a.high_watermark - lg.log_end_offset)
             # After the HW, as Kafka's ReplicaFetcherThread: the leader's log start (DeleteRecords) is at most
             # its HW, so once ours caught up it can follow; the leader sees ours in our next fetch.
             if a.log_start_offset > lg.log_start_offset:
@@ -381,6 +383,10 @@ class ReplicaFetcherManager:
     def remove_partition(self, tp: TopicPartition) -> None:
         for f in self.fetchers.values():
             f.remove(tp)
+
+    def max_lag(self) -> int:
+        """Kafka's ``ReplicaFetcherManager`` MaxLag: the largest lag of any partition this broker follows."""
+        return max((st.lag for f in self.fetchers.values() for st in f.states.values()), default=0)
 
     async def shutdown(self) -> None:
         await asyncio.gather(*(f.stop() for f in self.fetchers.values()), return_exceptions=True)

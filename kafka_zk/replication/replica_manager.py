@@ -51,6 +51,7 @@ from kafka_zk.log.manager import LogManager
 from kafka_zk.replication.fetcher import ReplicaFetcherManager
 from kafka_zk.replication.partition import IsrProposal, Partition, is_stale_leader_epoch
 from kafka_zk.replication.purgatory import WAKE_HW, WAKE_LEO, WAKE_LOG_START, CallbackOperation, Purgatory
+from kafka_zk.replication.topic_stats import BrokerTopicStats
 from zk_layout.client import KafkaZkClient
 from zk_layout.znodes import PartitionState
 
@@ -133,6 +134,7 @@ class ReplicaManager:
         self._last_isr_propagation_ms = clock.monotonic_ms()
         self._tasks: list[PeriodicJob] = []
         self._isr_writes: set[asyncio.Task[Any]] = set()
+        self.topic_stats = BrokerTopicStats()  # MessagesIn/BytesIn here, BytesOut in the Fetch handler
 
     # ---- lifecycle -----------------------------------------------------------------------------------
 
@@ -285,6 +287,7 @@ class ReplicaManager:
                 ErrorCode.NONE, info.first_offset, info.log_append_time, info.log_start_offset
             )
             if not info.duplicate:
+                self.topic_stats.record_append(tp.topic, info.num_records, len(batches))
                 self._wake(tp, WAKE_LEO)
             if required_acks == -1:
                 waiting[tp] = (p, info.last_offset + 1, min_isr)

@@ -50,6 +50,8 @@ from kafka_zk.common.tasks import PeriodicJob, periodic, stop_all
 from kafka_zk.controller.channel import ControlClient, SendOutcome
 from kafka_zk.controller.config import ControllerConfig
 from kafka_zk.controller.controller import KafkaController
+from kafka_zk.http.app import HttpAdmin
+from kafka_zk.http.cluster_view import local_groups
 from kafka_zk.log.config import LogConfig
 from kafka_zk.replication.fetcher import ReplicaFetcherManager
 from kafka_zk.replication.replica_manager import ReplicaManager, ReplicaManagerConfig
@@ -144,6 +146,11 @@ class KafkaBroker:
             config["controller.socket.timeout.ms"], config["controller.socket.timeout.ms"]
         )
         self.bound: dict[str, tuple[str, int]] = {}  # listener name -> advertised (host, port), once bound
+        # the HTTP admin (/health, /metrics, /api, dashboard) when http.port is set; built now so that its
+        # event counters see every event from startup on
+        self.http = (
+            HttpAdmin(self, config["http.host"], config["http.port"]) if config["http.port"] is not None else None
+        )
         self._jobs: list[PeriodicJob] = []
         self._metadata_changed = asyncio.Event()
         self._topic_configs: dict[str, LogConfig] = {}
@@ -303,6 +310,8 @@ class KafkaBroker:
             "listeners": {name: f"{h}:{p}" for name, (h, p) in self.bound.items()},
             "replicas": self.replica_manager.describe(),
             "fetch_sessions": self.fetch_sessions.describe(),
+            "groups": local_groups(self.group_coordinator),
+            "http": self.http.url if self.http is not None else None,
         }
 
     # ---- startup -------------------------------------------------------------------------------------
@@ -357,6 +366,13 @@ class KafkaBroker:
         port = sock.getsockname()[1]
         await web.SockSite(self._control_runner, sock).start()
         self.bound[control_name] = _advertise(advertised.get(control_name, control), port)
+        if self.http is not None:
+            try:
+                await self.http.start()
+            except OSError as e:
+                raise BrokerStartupError(
+                    f"cannot listen on http.host={self.http.host} http.port={self.http.port}: {e.strerror}"
+                ) from None
 
     def registration(self) -> BrokerRegistration:
         cfg = self.config
@@ -424,11 +440,15 @@ class KafkaBroker:
             await self.stopped.wait()
             return
         self._stopping = True
+        if self.http is not None:
+            self.http.stopping = True  # /health answers 503 from now on
         log.info("stopping broker", broker_id=self.broker_id, controlled=controlled)
         loop = asyncio.get_running_loop()
         try:
             if controlled and self.config["controlled.shutdown.enable"] and self.broker_epoch >= 0:
                 await self._controlled_shutdown()
+            if self.http is not None:
+                await self.http.stop()
             for kl in self.listeners:
                 await kl.stop()
             await self.controller.shutdown()

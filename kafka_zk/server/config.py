@@ -107,6 +107,10 @@ SERVER_KEYS = [
     _k("queued.max.requests", "int", 500, "", in_range(1, None)),
     # kafka_zk extras
     _k("kafka_zk.events.capacity", "int", 10000, "kafka_zk only: events kept for /events", in_range(100, None)),
+    # HTTP admin (kafka_zk only): /health, /metrics, /api/*, the dashboard; off unless http.port is set
+    _k("http.host", "string", "127.0.0.1", "kafka_zk only: address of the HTTP admin listener (loopback)"),
+    _k("http.port", "int", None, "kafka_zk only: port of the HTTP admin listener (0 = any free port); "
+       "unset = no HTTP admin", in_range(0, 65535)),
 ]
 
 # Keys that only tune the JVM broker (threads, socket buffers, metrics reporters, SSL/SASL we do not offer):

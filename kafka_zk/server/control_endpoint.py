@@ -8,7 +8,7 @@ Routes:
   controller epoch than the newest seen gets STALE_CONTROLLER_EPOCH.
 * ``POST /control/controlled_shutdown`` — from a broker that wants to stop; only the active controller answers
   it (others reply STALE_CONTROLLER_EPOCH, which the sender reads as "controller moved").
-* ``GET /events?since=SEQ&kind=PREFIX`` — recent events (JSON), ``GET /state`` — this broker's replicas with
+* ``GET /events?since=SEQ&kind=PREFIX[,PREFIX...]`` — recent events (JSON), ``GET /state`` — this broker's replicas with
   LEO/HW/ISR, controller view, for study tools and the dashboard.
 
 A malformed body gets HTTP 400 and changes nothing.
@@ -108,8 +108,8 @@ class ControlEndpoint:
             since = int(request.query.get("since", "0"))
         except ValueError:
             return web.Response(status=400, text="since must be an integer event sequence number")
-        kind = request.query.get("kind", "")
-        events = self.broker.events.recent(since, kind)
+        prefixes = tuple(request.query.get("kind", "").split(","))  # one prefix or several, comma-separated
+        events = [e for e in self.broker.events.recent(since) if e.kind.startswith(prefixes)]
         return web.json_response([e.to_dict() for e in events])
 
     async def _requests(self, request: web.Request) -> web.Response:

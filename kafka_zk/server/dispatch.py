@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import time
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -86,4 +87,8 @@ class BrokerDispatcher(Dispatcher):
 
     async def handle(self, ctx: RequestContext, request: Request) -> Response | None:
         self.stats.count_served(ctx.api_key, ctx.api_version, ctx.client_id)
-        return await TABLE[ctx.api_key].handle(self.broker, ctx, request)
+        start = time.perf_counter()
+        try:
+            return await TABLE[ctx.api_key].handle(self.broker, ctx, request)
+        finally:
+            self.stats.record_time(ctx.api_key, (time.perf_counter() - start) * 1000)

@@ -45,7 +45,10 @@ async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> R
     )
     outcome = session.respond(results)
     by_topic: dict[str, list[Any]] = {}
+    stats = broker.replica_manager.topic_stats
     for tp, r in outcome.results:
+        if req.replica_id < 0:  # Kafka's BytesOut counts consumer fetches only
+            stats.record_fetch_out(tp.topic, r.size)
         by_topic.setdefault(tp.topic, []).append(
             R.PartitionData(
                 partition_index=tp.partition,
