@@ -5,24 +5,43 @@ No incremental fetch sessions: the response carries session id 0, so kafka-pytho
 fetches, and every requested partition appears in the response (kafka-python drops a "full" response that
 does not list them all). Records go out as file regions (``sendfile``). Without transactions the last
 stable offset equals the high watermark, and aborted_transactions is an empty list.
+
+Versions: v0-v3 clients can only parse legacy message sets, so their records are down-converted from the
+stored v2 batches (magic 0 for v0/v1, magic 1 for v2/v3; uncompressed; records below the fetch offset
+dropped), as Kafka does — this costs a read and a re-encode instead of ``sendfile``. v11's ``rack_id`` is
+accepted and ``preferred_read_replica`` is always -1 (no follower fetching, KIP-392). v12 (flexible) checks
+``last_fetched_epoch`` against the leader epoch cache like Kafka 2.8's ``Partition.readRecords``: a
+diverged fetcher gets ``diverging_epoch`` and no records, so it can truncate without OffsetForLeaderEpoch.
+
+The request/response steps are separate functions (:func:`partitions_to_read`, :func:`build_response`) so a
+fetch-session layer can wrap them (pick the partitions from a session, filter the response) with a small
+edit in :func:`handle`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kafka_zk.common.errors import ErrorCode, KafkaError
+from kafka_zk.common.regions import FileRegion
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.fetch import FetchResponse
-from kafka_zk.replication.replica_manager import FetchRequestPartition
+from kafka_zk.record.legacy import MAGIC_V0, MAGIC_V1, down_convert
+from kafka_zk.replication.replica_manager import FetchRequestPartition, FetchResult
 
 API_KEY = 1
-VERSIONS = (4, 10)
+VERSIONS = (0, 12)
+#: The last version whose clients read only legacy message sets (v4 promises magic-2 support).
+LEGACY_MAX_VERSION = 3
+#: The first version with ``last_fetched_epoch`` (divergence check).
+DIVERGENCE_MIN_VERSION = 12
 
 R = FetchResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
-    parts = [
+def partitions_to_read(req: Any) -> list[FetchRequestPartition]:
+    """The request's partitions in request order (a session layer would substitute its own list)."""
+    return [
         FetchRequestPartition(
             TopicPartition(t.topic, p.partition),
             p.fetch_offset,
@@ -33,26 +52,83 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
         for t in req.topics
         for p in t.partitions
     ]
-    max_bytes = min(req.max_bytes, broker.config["fetch.max.bytes"]) if req.replica_id < 0 else req.max_bytes
-    results = await broker.replica_manager.fetch_messages(
-        req.replica_id, req.max_wait_ms, req.min_bytes, max_bytes, parts
-    )
+
+
+def diverging_epochs(broker: Any, req: Any, version: int) -> dict[TopicPartition, tuple[int, int]]:
+    """v12+: partitions whose ``last_fetched_epoch`` the leader's log does not share up to the fetch offset,
+    with the (epoch, end offset) the fetcher must truncate to. Errors are left for the read to report."""
+    out: dict[TopicPartition, tuple[int, int]] = {}
+    if version < DIVERGENCE_MIN_VERSION:
+        return out
+    rm = broker.replica_manager
+    for t in req.topics:
+        for p in t.partitions:
+            if p.last_fetched_epoch < 0:
+                continue
+            tp = TopicPartition(t.topic, p.partition)
+            try:
+                epoch, end = rm.last_offset_for_leader_epoch(tp, p.last_fetched_epoch, p.current_leader_epoch)
+            except KafkaError:
+                continue
+            if epoch < p.last_fetched_epoch or end < p.fetch_offset:
+                out[tp] = (epoch, end)
+    return out
+
+
+def _records(r: FetchResult, fp: FetchRequestPartition, version: int) -> Any:
+    if version > LEGACY_MAX_VERSION or len(r.records) == 0:
+        return r.records
+    data = r.records.read() if isinstance(r.records, FileRegion) else r.records
+    return down_convert(data, MAGIC_V0 if version <= 1 else MAGIC_V1, fp.fetch_offset)
+
+
+def build_response(
+    broker: Any,
+    version: int,
+    parts: list[FetchRequestPartition],
+    results: dict[TopicPartition, FetchResult],
+    diverged: dict[TopicPartition, tuple[int, int]],
+) -> Any:
     by_topic: dict[str, list[Any]] = {}
-    for tp, r in results:
-        by_topic.setdefault(tp.topic, []).append(
-            R.PartitionData(
-                partition_index=tp.partition,
-                error_code=int(r.error),
-                high_watermark=r.high_watermark,
-                last_stable_offset=r.last_stable_offset,
-                log_start_offset=r.log_start_offset,
-                aborted_transactions=[],
-                records=r.records,
-            )
+    for fp in parts:
+        tp = fp.tp
+        r = results[tp]
+        pd = R.PartitionData(
+            partition_index=tp.partition,
+            error_code=int(r.error),
+            high_watermark=r.high_watermark,
+            last_stable_offset=r.last_stable_offset,
+            log_start_offset=r.log_start_offset,
+            aborted_transactions=[],
+            preferred_read_replica=-1,
+            records=_records(r, fp, version),
         )
+        if tp in diverged:
+            epoch, end = diverged[tp]
+            pd.diverging_epoch = R.EpochEndOffset(epoch=epoch, end_offset=end)
+        by_topic.setdefault(tp.topic, []).append(pd)
     return R(
         throttle_time_ms=0,
         error_code=0,
         session_id=0,
         responses=[R.FetchableTopicResponse(topic=t, partitions=ps) for t, ps in by_topic.items()],
     )
+
+
+def _diverged_result(broker: Any, tp: TopicPartition) -> FetchResult:
+    p = broker.replica_manager.partition(tp)
+    hw = p.log.high_watermark if p is not None else -1
+    return FetchResult(ErrorCode.NONE, hw, hw, p.log.log_start_offset if p is not None else -1)
+
+
+async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+    parts = partitions_to_read(req)
+    diverged = diverging_epochs(broker, req, ctx.api_version)
+    to_read = [fp for fp in parts if fp.tp not in diverged]
+    max_bytes = min(req.max_bytes, broker.config["fetch.max.bytes"]) if req.replica_id < 0 else req.max_bytes
+    results: dict[TopicPartition, FetchResult] = {tp: _diverged_result(broker, tp) for tp in diverged}
+    if to_read:
+        wait = 0 if diverged else req.max_wait_ms  # a diverged partition is news: answer at once
+        read = await broker.replica_manager.fetch_messages(req.replica_id, wait, req.min_bytes, max_bytes, to_read)
+        results.update(read)
+    return build_response(broker, ctx.api_version, parts, results, diverged)
