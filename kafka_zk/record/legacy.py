@@ -26,7 +26,7 @@ import struct
 import zlib
 from typing import Iterable, Iterator, NamedTuple
 
-from kafka_zk.common.errors import CorruptRecordError
+from kafka_zk.common.errors import CorruptRecordError, ErrorCode, KafkaError
 from kafka_zk.record.batch import CONTROL_MASK
 from kafka_zk.record.batch import TIMESTAMP_TYPE_MASK as V2_TS_MASK
 from kafka_zk.record.batch import iter_batches
@@ -148,6 +148,8 @@ def decode_message_set(buf: Buffer) -> DecodedMessageSet:
             continue
         if msg.value is None:
             raise CorruptRecordError(f"compressed message at offset {msg.offset} has a null value")
+        if mcodec == CompressionType.ZSTD:  # KIP-110: zstd needs magic 2 (Kafka's LogValidator says the same)
+            raise KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "zstd compression needs magic 2 (Produce v7+)")
         inner_data = decompress(mcodec, msg.value)  # an unknown codec raises UNSUPPORTED_COMPRESSION_TYPE
         if codec == CompressionType.NONE:
             codec = CompressionType(mcodec)

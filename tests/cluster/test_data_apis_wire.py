@@ -19,8 +19,8 @@ from kafka_zk.client.connection import KafkaConnection
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.protocol.apis import ApiKey
 from kafka_zk.protocol.messages import FetchRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest
-from kafka_zk.record import CompressionType, build_batch, iter_batches
-from kafka_zk.record.legacy import encode_message_set, iter_messages
+from kafka_zk.record import CompressionType, available_codecs, build_batch, iter_batches
+from kafka_zk.record.legacy import encode_message, encode_message_set, iter_messages
 from tests.helpers import unique_name
 from zk_layout.client import KafkaZkClient
 
@@ -169,3 +169,44 @@ async def _every_version(cluster: Any) -> None:
         assert resp.topics[0].partitions[0].error_code == 0, "v3 has no current_leader_epoch on the wire"
     finally:
         await conn.close()
+
+
+def test_format_refusals_are_kafkas_error_codes(shared_cluster: Any) -> None:
+    asyncio.run(_format_refusals(shared_cluster))
+
+
+async def _format_refusals(cluster: Any) -> None:
+    from kafka_zk.client.admin import AdminClient, NewTopic
+
+    if CompressionType.ZSTD not in available_codecs():
+        pytest.skip("zstandard is not installed")
+    conn, topic, _ = await setup_topic(cluster)
+    try:
+        # zstd needs Produce v7+ (KIP-110); older versions get UNSUPPORTED_COMPRESSION_TYPE, nothing appended
+        zstd = build_batch([(1, None, b"z")], CompressionType.ZSTD)
+        assert (await produce(conn, 6, topic, zstd)).error_code == E.UNSUPPORTED_COMPRESSION_TYPE
+        legacy_zstd = encode_message(0, 1, 1, None, b"?", int(CompressionType.ZSTD))
+        assert (await produce(conn, 2, topic, legacy_zstd)).error_code == E.UNSUPPORTED_COMPRESSION_TYPE
+        assert (await produce(conn, 7, topic, zstd)).error_code == 0
+    finally:
+        await conn.close()
+    # a topic that forbids down-conversion: Fetch v0-v3 consumers get UNSUPPORTED_VERSION, v4+ their records
+    strict = unique_name("no-downconv")
+    async with AdminClient(cluster.bootstrap_servers) as admin:
+        await admin.create_topic(NewTopic(strict, 1, 1, configs={"message.downconversion.enable": "false"}))
+    for broker in cluster.state.brokers.values():
+        host, port = broker.bootstrap.rsplit(":", 1)
+        c = await KafkaConnection.open(host, int(port))
+        try:
+            p = await produce(c, 8, strict, build_batch([(1, None, b"a")]))
+            if p.error_code != 0:
+                continue  # not the leader
+            resp = await c.request(ApiKey.FETCH, fetch_body(strict, 0), version=3)
+            assert resp.responses[0].partitions[0].error_code == E.UNSUPPORTED_VERSION
+            resp = await c.request(ApiKey.FETCH, fetch_body(strict, 0), version=4)
+            pd = resp.responses[0].partitions[0]
+            assert pd.error_code == 0 and [r.value for b in iter_batches(bytes(pd.records)) for r in b.records()] == [b"a"]
+            return
+        finally:
+            await c.close()
+    raise AssertionError(f"no broker accepted a produce to {strict}")

@@ -8,7 +8,9 @@ stable offset equals the high watermark, and aborted_transactions is an empty li
 
 Versions: v0-v3 clients can only parse legacy message sets, so their records are down-converted from the
 stored v2 batches (magic 0 for v0/v1, magic 1 for v2/v3; uncompressed; records below the fetch offset
-dropped), as Kafka does — this costs a read and a re-encode instead of ``sendfile``. v11's ``rack_id`` is
+dropped), as Kafka does — this costs a read and a re-encode instead of ``sendfile`` — unless the topic sets
+``message.downconversion.enable=false`` (UNSUPPORTED_VERSION then, as Kafka); a zstd topic answers pre-v10
+fetchers UNSUPPORTED_COMPRESSION_TYPE. v11's ``rack_id`` is
 accepted and ``preferred_read_replica`` is always -1 (no follower fetching, KIP-392). v12 (flexible) checks
 ``last_fetched_epoch`` against the leader epoch cache like Kafka 2.8's ``Partition.readRecords``: a
 diverged fetcher gets ``diverging_epoch`` and no records, so it can truncate without OffsetForLeaderEpoch.
@@ -33,6 +35,8 @@ API_KEY = 1
 VERSIONS = (0, 12)
 #: The last version whose clients read only legacy message sets (v4 promises magic-2 support).
 LEGACY_MAX_VERSION = 3
+#: The first version allowed to receive zstd batches (KIP-110).
+ZSTD_MIN_VERSION = 10
 #: The first version with ``last_fetched_epoch`` (divergence check).
 DIVERGENCE_MIN_VERSION = 12
 
@@ -82,17 +86,36 @@ def _records(r: FetchResult, fp: FetchRequestPartition, version: int) -> Any:
     return down_convert(data, MAGIC_V0 if version <= 1 else MAGIC_V1, fp.fetch_offset)
 
 
+def format_error(broker: Any, tp: TopicPartition, version: int, from_follower: bool) -> ErrorCode | None:
+    """Kafka's per-partition format refusals (``KafkaApis.maybeConvertFetchedData``): a zstd topic to a
+    pre-v10 fetcher (UNSUPPORTED_COMPRESSION_TYPE), and a consumer needing down-conversion from a topic with
+    ``message.downconversion.enable=false`` (UNSUPPORTED_VERSION)."""
+    p = broker.replica_manager.partition(tp)
+    if p is None:
+        return None
+    cfg = p.log.config
+    if version < ZSTD_MIN_VERSION and cfg.compression_type == "zstd":
+        return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+    if version <= LEGACY_MAX_VERSION and not from_follower and not cfg.message_downconversion_enable:
+        return ErrorCode.UNSUPPORTED_VERSION
+    return None
+
+
 def build_response(
     broker: Any,
     version: int,
     parts: list[FetchRequestPartition],
     results: dict[TopicPartition, FetchResult],
     diverged: dict[TopicPartition, tuple[int, int]],
+    from_follower: bool = False,
 ) -> Any:
     by_topic: dict[str, list[Any]] = {}
     for fp in parts:
         tp = fp.tp
         r = results[tp]
+        refusal = format_error(broker, tp, version, from_follower) if r.error == ErrorCode.NONE else None
+        if refusal is not None:
+            r = FetchResult(refusal, r.high_watermark, r.last_stable_offset, r.log_start_offset)
         pd = R.PartitionData(
             partition_index=tp.partition,
             error_code=int(r.error),
@@ -131,4 +154,4 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
         wait = 0 if diverged else req.max_wait_ms  # a diverged partition is news: answer at once
         read = await broker.replica_manager.fetch_messages(req.replica_id, wait, req.min_bytes, max_bytes, to_read)
         results.update(read)
-    return build_response(broker, ctx.api_version, parts, results, diverged)
+    return build_response(broker, ctx.api_version, parts, results, diverged, req.replica_id >= 0)

@@ -16,15 +16,23 @@ from typing import Any
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.produce import ProduceResponse
-from kafka_zk.record.batch import MAGIC_V2
+from kafka_zk.record.batch import COMPRESSION_MASK, MAGIC_V2
+from kafka_zk.record.compression import CompressionType
 from kafka_zk.record.legacy import decode_message_set, message_set_magic, up_convert
 
 API_KEY = 0
 VERSIONS = (0, 9)
 #: The last version whose records may be a legacy (magic 0/1) message set.
 LEGACY_MAX_VERSION = 2
+#: The first version allowed to carry zstd batches (KIP-110).
+ZSTD_MIN_VERSION = 7
 
 R = ProduceResponse
+
+
+def _is_zstd(records: memoryview) -> bool:
+    """The codec bits of the (only) v2 batch's attributes (bytes 21-22)."""
+    return len(records) > 22 and records[16] == MAGIC_V2 and records[22] & COMPRESSION_MASK == CompressionType.ZSTD
 
 
 async def handle(broker: Any, ctx: Any, req: Any) -> Any:
@@ -43,6 +51,9 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
                 except KafkaError as e:
                     invalid[tp] = e.code
                     continue
+            elif ctx.api_version < ZSTD_MIN_VERSION and _is_zstd(records):
+                invalid[tp] = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE  # as Kafka's ProduceRequest.validateRecords
+                continue
             entries[tp] = records
     results = await broker.replica_manager.append_records(
         req.timeout_ms, req.acks, entries, internal_topics_allowed=False
