@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import timeit
+from functools import partial
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,14 @@ VALUE = 100
 
 def best_us(fn: Callable[[], Any], number: int, repeat: int) -> float:
     return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+
+
+def up_convert_set(legacy: bytes) -> bytes:
+    return up_convert(decode_message_set(legacy))
+
+
+def copy_bytes(data: bytes) -> bytes:
+    return bytes(bytearray(data))
 
 
 def rows() -> list[tuple[int, int, bytes, bytes]]:
@@ -48,15 +57,15 @@ def main() -> None:
     for codec in (CompressionType.NONE, CompressionType.GZIP):
         v2 = memoryview(bytearray(build_batch([(ts, k, v) for _, ts, k, v in data], codec)))
         legacy = encode_message_set(data, 1, codec)
-        base = best_us(lambda v2=v2: split_batches(v2, max_message_bytes=None), number, repeat)
-        up = best_us(lambda legacy=legacy: up_convert(decode_message_set(legacy)), number, repeat)
+        base = best_us(partial(split_batches, v2, max_message_bytes=None), number, repeat)
+        up = best_us(partial(up_convert_set, legacy), number, repeat)
         name = codec.config_name
         print(f"{'v2 batch check (Produce v3+), ' + name:<44}{base:>10.0f}{payload / base:>9.0f}{1.0:>12.1f}")
         print(f"{'up-convert magic 1 (Produce v2), ' + name:<44}{up:>10.0f}{payload / up:>9.0f}{up / base:>12.1f}")
         stored = bytes(v2) * max(1, (1 << 20) // len(v2))
-        copy = best_us(lambda stored=stored: bytes(bytearray(stored)), number, repeat)
+        copy = best_us(partial(copy_bytes, stored), number, repeat)
         for magic in (0, 1):
-            down = best_us(lambda stored=stored, magic=magic: down_convert(stored, magic, 0), max(1, number // 4), repeat)
+            down = best_us(partial(down_convert, stored, magic, 0), max(1, number // 4), repeat)
             mb = payload * (len(stored) // len(v2)) / down
             print(f"{f'down-convert to magic {magic} (Fetch v{magic * 2}), ' + name:<44}{down:>10.0f}{mb:>9.0f}"
                   f"{down / copy:>12.1f}   (baseline: copy {copy:.0f} us)")

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from kafka_zk.common.errors import ErrorCode
+from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.list_offsets import ListOffsetsRequest as L
 from kafka_zk.server.handlers import list_offsets
 
@@ -44,7 +45,7 @@ LOG = FakeLog([Seg(0, 1000), Seg(100, 2000), Seg(200, 3000)])
 
 
 def offsets_before(ts: int, n: int, consumer: bool = True) -> list[int]:
-    return list_offsets.legacy_offsets_before(FakeReplicaManager(LOG), None, ts, n, consumer, now_ms=9999)
+    return list_offsets.legacy_offsets_before(FakeReplicaManager(LOG), TopicPartition("t", 0), ts, n, consumer, now_ms=9999)
 
 
 def test_v0_latest_is_the_high_watermark_then_segment_bases_newest_first() -> None:
