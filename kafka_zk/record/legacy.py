@@ -230,12 +230,16 @@ def up_convert(decoded: DecodedMessageSet) -> bytes:
     return b.build()
 
 
-def down_convert(buf: Buffer, magic: int, first_offset: int) -> bytes:
+def down_convert(buf: Buffer, magic: int, first_offset: int, max_bytes: int | None = None) -> bytes:
     """Re-encode the stored v2 batches in ``buf`` (a fetch's bytes; a partial batch at the end is dropped)
     as an uncompressed magic-0/1 message set, skipping records below ``first_offset`` and control batches
     (an old consumer knows neither), as Kafka's ``RecordsUtil.downConvert`` does. Headers cannot be
-    represented and are dropped. Already-legacy data would be passed through, but the log holds none."""
+    represented and are dropped. With ``max_bytes`` the set stops before the message that would pass it
+    (the first message always goes: a consumer must progress), so a fetch answer does not outgrow what was
+    read — uncompressed messages are larger than compressed batches (Kafka bounds its lazy down-conversion
+    by the original size too)."""
     out: list[bytes] = []
+    size = 0
     for batch in iter_batches(buf):
         if batch.attributes & CONTROL_MASK:
             continue
@@ -244,5 +248,9 @@ def down_convert(buf: Buffer, magic: int, first_offset: int) -> bytes:
         for r in batch.records():
             if r.offset < first_offset:
                 continue
-            out.append(encode_message(r.offset, magic, r.timestamp, r.key, r.value, attrs))
+            msg = encode_message(r.offset, magic, r.timestamp, r.key, r.value, attrs)
+            if max_bytes is not None and out and size + len(msg) > max_bytes:
+                return b"".join(out)
+            out.append(msg)
+            size += len(msg)
     return b"".join(out)

@@ -131,3 +131,14 @@ def test_down_convert_skips_records_below_the_fetch_offset_and_drops_a_partial_b
     assert [g[0] for g in got] == [12, 13, 14, 15, 16]
     assert [(g[2], g[3]) for g in got] == [(r[2], r[3]) for r in ROWS[2:]]
     assert [g[1] for g in got] == ([r[1] for r in ROWS[2:]] if magic else [None] * 5)
+
+
+def test_down_convert_stays_within_max_bytes_but_always_returns_the_first_message() -> None:
+    batch = build_batch([(r[1], r[2], r[3]) for r in ROWS], CompressionType.GZIP)
+    full = down_convert(batch, 1, 0)
+    assert len(full) > len(batch)  # uncompressed messages outgrow the gzip batch
+    capped = down_convert(batch, 1, 0, max_bytes=len(batch))
+    msgs = list(iter_messages(capped))
+    assert len(capped) <= len(batch) and 0 < len(msgs) < len(ROWS)
+    assert [m.offset for m in msgs] == list(range(len(msgs)))
+    assert len(list(iter_messages(down_convert(batch, 1, 0, max_bytes=1)))) == 1

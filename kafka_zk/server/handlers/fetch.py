@@ -8,7 +8,7 @@ stable offset equals the high watermark, and aborted_transactions is an empty li
 
 Versions: v0-v3 clients can only parse legacy message sets, so their records are down-converted from the
 stored v2 batches (magic 0 for v0/v1, magic 1 for v2/v3; uncompressed; records below the fetch offset
-dropped), as Kafka does — this costs a read and a re-encode instead of ``sendfile`` — unless the topic sets
+dropped, no larger than what was read but at least one message), as Kafka does — this costs a read and a re-encode instead of ``sendfile`` — unless the topic sets
 ``message.downconversion.enable=false`` (UNSUPPORTED_VERSION then, as Kafka); a zstd topic answers pre-v10
 fetchers UNSUPPORTED_COMPRESSION_TYPE. v11's ``rack_id`` is
 accepted and ``preferred_read_replica`` is always -1 (no follower fetching, KIP-392). v12 (flexible) checks
@@ -83,7 +83,7 @@ def _records(r: FetchResult, fp: FetchRequestPartition, version: int) -> Any:
     if version > LEGACY_MAX_VERSION or len(r.records) == 0:
         return r.records
     data = r.records.read() if isinstance(r.records, FileRegion) else r.records
-    return down_convert(data, MAGIC_V0 if version <= 1 else MAGIC_V1, fp.fetch_offset)
+    return down_convert(data, MAGIC_V0 if version <= 1 else MAGIC_V1, fp.fetch_offset, max_bytes=len(data))
 
 
 def format_error(broker: Any, tp: TopicPartition, version: int, from_follower: bool) -> ErrorCode | None:
