@@ -201,19 +201,30 @@ async def _format_refusals(cluster: Any) -> None:
     strict = unique_name("no-downconv")
     async with AdminClient(cluster.bootstrap_servers) as admin:
         await admin.create_topic(NewTopic(strict, 1, 1, configs={"message.downconversion.enable": "false"}))
-    for broker in cluster.state.brokers.values():
-        host, port = broker.bootstrap.rsplit(":", 1)
-        c = await KafkaConnection.open(host, int(port))
-        try:
-            p = await produce(c, 8, strict, build_batch([(1, None, b"a")]))
-            if p.error_code != 0:
-                continue  # not the leader
-            resp = await c.request(ApiKey.FETCH, fetch_body(strict, 0), version=3)
-            assert resp.responses[0].partitions[0].error_code == E.UNSUPPORTED_VERSION
-            resp = await c.request(ApiKey.FETCH, fetch_body(strict, 0), version=4)
-            pd = resp.responses[0].partitions[0]
-            assert pd.error_code == 0 and [r.value for b in iter_batches(bytes(pd.records)) for r in b.records()] == [b"a"]
-            return
-        finally:
-            await c.close()
-    raise AssertionError(f"no broker accepted a produce to {strict}")
+    leader = await leader_of(cluster, strict)
+    host, port = cluster.state.brokers[leader].bootstrap.rsplit(":", 1)
+    c = await KafkaConnection.open(host, int(port))
+    try:
+        assert (await produce(c, 8, strict, build_batch([(1, None, b"a")]))).error_code == 0
+        resp = await c.request(ApiKey.FETCH, fetch_body(strict, 0), version=3)
+        assert resp.responses[0].partitions[0].error_code == E.UNSUPPORTED_VERSION
+        resp = await c.request(ApiKey.FETCH, fetch_body(strict, 0), version=4)
+        pd = resp.responses[0].partitions[0]
+        assert pd.error_code == 0 and [r.value for b in iter_batches(bytes(pd.records)) for r in b.records()] == [b"a"]
+    finally:
+        await c.close()
+
+
+async def leader_of(cluster: Any, topic: str) -> int:
+    host, port = cluster.state.brokers[min(cluster.state.brokers)].bootstrap.rsplit(":", 1)
+    conn = await KafkaConnection.open(host, int(port))
+    body = MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(name=topic)], allow_auto_topic_creation=False)
+    try:
+        for _ in range(150):
+            t = (await conn.request(ApiKey.METADATA, body, version=9)).topics[0]
+            if t.error_code == 0 and t.partitions and t.partitions[0].leader_id >= 0:
+                return int(t.partitions[0].leader_id)
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    raise AssertionError(f"{topic} never got a leader")
