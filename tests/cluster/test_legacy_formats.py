@@ -1,6 +1,7 @@
 """Legacy message formats with a real client: kafka-python pinned to ``api_version=(0, 9)`` (Produce v1 with
 magic-0 messages, Fetch v1, ListOffsets v0) and ``(0, 10, 0)`` (Produce v2 / Fetch v2, magic 1 with
-timestamps), plain and with gzip/snappy wrappers, through a consumer group on a real cluster.
+timestamps), plain and with gzip/snappy wrappers, through a consumer group on a real cluster; and kcat
+(librdkafka) without ApiVersions at ``broker.version.fallback`` 0.8.2 / 0.9.0 (Produce/Fetch v0-v1).
 
 What a user relies on: an old client's records are stored (up-converted to v2 batches) and read back by
 old and new clients alike; records written by a new client (v2 batches, headers) are down-converted for an
@@ -11,6 +12,8 @@ old consumer; nothing is refused (no closed connection), and the old versions re
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import urllib.request
 from typing import Any
 
@@ -142,3 +145,26 @@ def test_old_consumer_reads_what_a_modern_producer_wrote(shared_cluster: Any, ap
     for m in got:
         offsets.setdefault(m.partition, []).append(m.offset)
     assert all(o == list(range(len(o))) for o in offsets.values())  # each record once, in offset order
+
+
+@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed (apt-get install kcat)")
+@pytest.mark.parametrize(("fallback", "want"), [("0.8.2", {"0:0", "1:0", "2:0"}), ("0.9.0", {"0:1", "1:1"})])
+def test_kcat_without_api_versions_uses_legacy_formats(shared_cluster: Any, fallback: str, want: set[str]) -> None:
+    """librdkafka told not to ask ApiVersions picks the versions of ``broker.version.fallback``: a 0.8.2/0.9
+    broker's Produce/Fetch/ListOffsets v0-v1 and magic-0 messages, gzip-compressed here. (From a fallback of 0.10
+    on librdkafka asks ApiVersions anyway.)"""
+    bs = shared_cluster.bootstrap_servers
+    topic = unique_name("legacy-kcat")
+    cid = unique_name("legacy-kcat")
+    create_topic(bs.split(","), topic)
+    x = ["-X", f"client.id={cid}", "-X", "api.version.request=false", "-X", f"broker.version.fallback={fallback}"]
+    before = stats(shared_cluster)
+    lines = b"".join(b"k%d\tv%d\n" % (i % 10, i) for i in range(N))
+    subprocess.run(["kcat", "-P", "-b", bs, "-t", topic, "-K", "\t", "-z", "gzip", *x], input=lines, check=True,
+                   timeout=120)
+    out = subprocess.run(["kcat", "-C", "-b", bs, "-t", topic, "-e", "-q", "-K", "\t", *x], capture_output=True,
+                         check=True, timeout=120).stdout
+    served, refused = served_and_refused(before, shared_cluster, cid)
+    assert refused == {}
+    assert want <= served, f"expected {sorted(want)}, kcat used {sorted(served)}"
+    assert sorted(out.splitlines()) == sorted(b"k%d\tv%d" % (i % 10, i) for i in range(N))
