@@ -25,6 +25,8 @@ from zk_layout.znodes import (
     ClusterId,
     ConfigChangeNotification,
     ConsumerOffset,
+    ConsumerPartitionOwner,
+    ConsumerRegistration,
     ControllerEpoch,
     ControllerInfo,
     Endpoint,
@@ -63,6 +65,9 @@ EXAMPLES: list[tuple[str, Any]] = [
     ("/admin/reassign_partitions", ReassignPartitions({TopicPartition("orders", 0): (2, 0, 1)})),
     ("/admin/preferred_replica_election", PreferredReplicaElection(frozenset({TopicPartition("orders", 1)}))),
     ("/consumers/legacy/offsets/orders/0", ConsumerOffset(42)),
+    ("/consumers/legacy/ids/legacy_host1-1796000000000-5f3a9c1e",
+     ConsumerRegistration({"orders": 2}, "static", T)),
+    ("/consumers/legacy/owners/orders/0", ConsumerPartitionOwner("legacy_host1-1796000000000-5f3a9c1e-0")),
 ]
 
 

@@ -25,6 +25,7 @@ from zk_layout.connection import (
 from zk_layout.errors import (
     BrokerIdTakenError,
     ChrootMissingError,
+    ConsumerIdTakenError,
     ControllerMovedError,
     ElectionInProgressError,
     ReassignmentInProgressError,
@@ -39,6 +40,8 @@ from zk_layout.znodes import (
     ClusterId,
     ConfigChangeNotification,
     ConsumerOffset,
+    ConsumerPartitionOwner,
+    ConsumerRegistration,
     ControllerEpoch,
     ControllerInfo,
     Endpoint,
@@ -63,4 +66,5 @@ __all__ = [
     "ControllerEpoch", "ControllerInfo", "Endpoint", "EntityConfig", "FeatureInfo", "IsrChangeNotification",
     "LogDirEventNotification", "PartitionState", "PreferredReplicaElection", "ProducerIdBlock",
     "ReassignPartitions", "TopicAssignment", "TopicPartition",
+    "ConsumerIdTakenError", "ConsumerRegistration", "ConsumerPartitionOwner",
 ]

@@ -38,6 +38,7 @@ from zk_layout.connection import (
 )
 from zk_layout.errors import (
     BrokerIdTakenError,
+    ConsumerIdTakenError,
     ControllerMovedError,
     ElectionInProgressError,
     ReassignmentInProgressError,
@@ -65,6 +66,8 @@ from zk_layout.znodes import (
     TopicAssignment,
     TopicPartition,
     ConsumerOffset,
+    ConsumerPartitionOwner,
+    ConsumerRegistration,
 )
 
 __all__ = [
@@ -589,6 +592,97 @@ class KafkaZkClient(ZkConnection):
     def set_consumer_offset(self, group: str, topic: str, partition: int, offset: int) -> None:
         """Commit an old-consumer offset (``setOrCreateConsumerOffset``)."""
         self.set_or_create(paths.consumer_offset_path(group, topic, partition), ConsumerOffset(offset).to_json())
+
+    def get_consumer_offsets(self, group: str, tps: Iterable[TP]) -> dict[TopicPartition, int | None]:
+        """Pipelined :meth:`get_consumer_offset` (what a 0.8 consumer reads for its new partitions)."""
+        by_path = {paths.consumer_offset_path(group, tp[0], tp[1]): _tp(tp) for tp in tps}
+        out: dict[TopicPartition, int | None] = {}
+        for path, entry in self.get_many(by_path).items():
+            out[by_path[path]] = None if entry is None else ConsumerOffset.from_json(entry[0], path).offset
+        return out
+
+    # ------------------------------------------------------------------------------------------------
+    # The 0.8 high-level consumer's group: /consumers/<group>/ids and /owners (ZookeeperConsumerConnector)
+
+    def register_consumer(self, group: str, consumer_id: str, registration: ConsumerRegistration,
+                          backoff_ms: int = 1000, wait_ms: int | None = None) -> None:
+        """Create the ephemeral ``/consumers/<group>/ids/<consumer id>`` (Kafka's
+        ``createEphemeralPathExpectConflictHandleZKBug``): a znode left by an older session with this id
+        (not expired yet) is waited for, retrying every ``backoff_ms``, up to ``wait_ms`` (default: twice
+        the session timeout), then :class:`ConsumerIdTakenError`. One held by our own session (a create
+        retried after a connection loss) is success."""
+        path = paths.consumer_id_path(group, consumer_id)
+        data = registration.to_json()
+        deadline = time.monotonic() + (wait_ms if wait_ms is not None else 2 * self.session_timeout_ms) / 1000
+        while True:
+            try:
+                self.create(path, data, ephemeral=True, make_parents=True)
+                return
+            except NodeExistsError:
+                pass
+            got = self.get_data(path)
+            if got is None:
+                continue  # gone meanwhile: create again at once
+            owner = int(got[1].ephemeralOwner)
+            if owner == self.session_id:
+                if got[0] != data:
+                    self.retry(self.kazoo.set, path, data, MATCH_ANY_VERSION)
+                return
+            if time.monotonic() >= deadline:
+                raise ConsumerIdTakenError(group, consumer_id, owner)
+            time.sleep(backoff_ms / 1000)
+
+    def get_consumers_in_group(self, group: str) -> list[str]:
+        """Registered consumer ids of ``group``, sorted (``ZkUtils.getConsumersInGroup``)."""
+        return self.get_children(paths.consumer_ids_path(group)) or []
+
+    def get_consumer_registrations(self, group: str) -> dict[str, ConsumerRegistration]:
+        """Every registered consumer of ``group`` with its registration, read pipelined; consumers that
+        left between listing and reading are left out."""
+        ids = self.get_consumers_in_group(group)
+        by_path = {paths.consumer_id_path(group, c): c for c in ids}
+        out: dict[str, ConsumerRegistration] = {}
+        for path, entry in self.get_many(by_path).items():
+            if entry is not None:
+                out[by_path[path]] = ConsumerRegistration.from_json(entry[0], path)
+        return dict(sorted(out.items()))
+
+    def get_partitions_for_topics(self, topics: Iterable[str]) -> dict[str, list[int]]:
+        """Sorted partition ids of each topic from ``/brokers/topics/<t>``; missing topics are left out."""
+        return {t: sorted(a.partitions) for t, (a, _v) in self.get_topic_assignments(topics).items()}
+
+    def claim_partition_owner(self, group: str, topic: str, partition: int, thread_id: str) -> bool:
+        """Create the ephemeral ``/consumers/<group>/owners/<topic>/<partition>`` holding ``thread_id``
+        (Kafka's ``createEphemeralPathExpectConflict``). False when another thread owns it (the caller
+        backs off and rebalances again); True when created, or when it already holds ``thread_id`` (our
+        own create, retried after a connection loss)."""
+        path = paths.consumer_owner_path(group, topic, partition)
+        data = ConsumerPartitionOwner(thread_id).to_json()
+        try:
+            self.create(path, data, ephemeral=True, make_parents=True)
+            return True
+        except NodeExistsError:
+            got = self.get_data(path)
+            return got is not None and got[0] == data
+
+    def release_partition_owner(self, group: str, topic: str, partition: int) -> None:
+        """Delete the owner znode (``deletePartitionOwnershipFromZK``); a missing one is fine."""
+        try:
+            self.retry(self.kazoo.delete, paths.consumer_owner_path(group, topic, partition))
+        except NoNodeError:
+            pass
+
+    def get_partition_owners(self, group: str, topic: str) -> dict[int, str]:
+        """``{partition: owning thread id}`` for the partitions of ``topic`` that some consumer owns."""
+        base = paths.consumer_owners_path(group, topic)
+        parts = [c for c in (self.get_children(base) or []) if c.isdigit()]
+        got = self.get_many(paths.join(base, p) for p in parts)
+        out: dict[int, str] = {}
+        for p in parts:
+            entry = got.get(paths.join(base, p))
+            if entry is not None and entry[0]:
+                out[int(p)] = ConsumerPartitionOwner.from_json(entry[0], paths.join(base, p)).thread_id
+        return dict(sorted(out.items()))
 
     # ------------------------------------------------------------------------------------------------
     # Watches

@@ -89,3 +89,16 @@ class ElectionInProgressError(ZkLayoutError):
 
 class ChrootMissingError(ZkLayoutError):
     """The chroot in the connect string does not exist and the client was told not to create it."""
+
+
+class ConsumerIdTakenError(ZkLayoutError):
+    """``/consumers/<group>/ids/<id>`` stayed held by another ZooKeeper session (two consumers configured
+    with the same ``consumer.id``, or an old session that did not expire in time)."""
+
+    def __init__(self, group: str, consumer_id: str, owner_session: int | None = None) -> None:
+        owner = f" by session 0x{owner_session:x}" if owner_session else ""
+        super().__init__(f"consumer id {consumer_id!r} of group {group!r} is registered{owner}; "
+                         f"give each consumer its own consumer.id (or none, to generate one)")
+        self.group = group
+        self.consumer_id = consumer_id
+        self.owner_session = owner_session

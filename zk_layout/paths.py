@@ -149,6 +149,28 @@ def consumer_group_path(group: str) -> str:
     return f"{CONSUMERS}/{_name('group', group)}"
 
 
+def consumer_ids_path(group: str) -> str:
+    """``/consumers/<group>/ids``: the 0.8 high-level consumers registered in ``group`` (ephemeral children)."""
+    return f"{consumer_group_path(group)}/ids"
+
+
+def consumer_id_path(group: str, consumer_id: str) -> str:
+    return f"{consumer_ids_path(group)}/{_name('consumer id', consumer_id)}"
+
+
+def consumer_owners_root_path(group: str) -> str:
+    return f"{consumer_group_path(group)}/owners"
+
+
+def consumer_owners_path(group: str, topic: str) -> str:
+    return f"{consumer_owners_root_path(group)}/{_name('topic', topic)}"
+
+
+def consumer_owner_path(group: str, topic: str, partition: int) -> str:
+    """``/consumers/<group>/owners/<topic>/<partition>``: ephemeral, holds the owning consumer thread id."""
+    return f"{consumer_owners_path(group, topic)}/{_int('partition', partition)}"
+
+
 def consumer_offsets_path(group: str, topic: str) -> str:
     return f"{consumer_group_path(group)}/offsets/{_name('topic', topic)}"
 

@@ -26,6 +26,8 @@ from zk_layout.znodes import (
     ClusterId,
     ConfigChangeNotification,
     ConsumerOffset,
+    ConsumerPartitionOwner,
+    ConsumerRegistration,
     ControllerEpoch,
     ControllerInfo,
     EntityConfig,
@@ -58,6 +60,8 @@ _DECODERS: list[tuple[re.Pattern[str], Decoder]] = [
     (re.compile(r"/admin/reassign_partitions"), ReassignPartitions.from_json),
     (re.compile(r"/admin/preferred_replica_election"), PreferredReplicaElection.from_json),
     (re.compile(r"/consumers/[^/]+/offsets/[^/]+/[0-9]+"), ConsumerOffset.from_json),
+    (re.compile(r"/consumers/[^/]+/ids/[^/]+"), ConsumerRegistration.from_json),
+    (re.compile(r"/consumers/[^/]+/owners/[^/]+/[0-9]+"), ConsumerPartitionOwner.from_json),
 ]
 
 # Record types whose znode may legitimately hold null data: an unused producer-id block, a missing

@@ -48,6 +48,8 @@ __all__ = [
     "ReassignPartitions",
     "PreferredReplicaElection",
     "ConsumerOffset",
+    "ConsumerRegistration",
+    "ConsumerPartitionOwner",
     "FeatureInfo",
     "SECURITY_PROTOCOLS",
     "NO_LEADER",
@@ -705,3 +707,65 @@ class ConsumerOffset:
     @classmethod
     def from_json(cls, data: bytes | None, path: str) -> "ConsumerOffset":
         return cls(_decimal_text(data, path))
+
+
+#: ``TopicCount.pattern`` values of a 0.8 consumer registration: a topic→stream-count map, or one regex.
+CONSUMER_PATTERNS = ("static", "white_list", "black_list")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerRegistration:
+    """``/consumers/<group>/ids/<consumer id>`` (ephemeral): a Kafka 0.8 high-level consumer's registration.
+
+    ``{"version":1,"subscription":{"orders":2},"pattern":"static","timestamp":"1796000000000"}`` as
+    ``ZookeeperConsumerConnector.registerConsumerInZK`` writes it: ``subscription`` maps each topic to its
+    stream (thread) count — for ``white_list``/``black_list`` its one key is the topic regex — and the
+    ``timestamp`` is a **string** of milliseconds. Every member reads every other member's registration
+    on each rebalance, so this is what the range assignment is computed from.
+    """
+
+    subscription: Mapping[str, int]
+    pattern: str = "static"
+    timestamp: int = -1
+
+    def to_json(self) -> bytes:
+        return _dumps({"version": 1, "subscription": dict(self.subscription), "pattern": self.pattern,
+                       "timestamp": str(self.timestamp)})
+
+    @classmethod
+    def from_json(cls, data: bytes | None, path: str) -> "ConsumerRegistration":
+        obj = _obj(_loads(data, path), path)
+        _version(obj, path, (1,))
+        sub = _obj(_field(obj, "subscription", path), path, "subscription")
+        subscription = {str(t): _int(n, path, f"subscription.{t}") for t, n in sub.items()}
+        pattern = _str(_field(obj, "pattern", path), path, "pattern")
+        if pattern not in CONSUMER_PATTERNS:
+            raise ZnodeDecodeError(path, "pattern", f"expected one of {list(CONSUMER_PATTERNS)}, got {pattern!r}")
+        ts = obj.get("timestamp")
+        return cls(subscription, pattern, _int_or_numeric_str(ts, path, "timestamp") if ts is not None else -1)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerPartitionOwner:
+    """``/consumers/<group>/owners/<topic>/<partition>`` (ephemeral): the consumer *thread* id owning the
+    partition, as plain UTF-8 text (``<consumer id>-<thread number>``), not JSON."""
+
+    thread_id: str
+
+    @property
+    def consumer_id(self) -> str:
+        """The owning consumer's id: the thread id without its ``-<n>`` suffix."""
+        head, sep, tail = self.thread_id.rpartition("-")
+        return head if sep and tail.isdigit() else self.thread_id
+
+    def to_json(self) -> bytes:
+        return self.thread_id.encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes | None, path: str) -> "ConsumerPartitionOwner":
+        if not data:
+            raise ZnodeDecodeError(path, "", "no payload (expected the owning consumer thread id)")
+        try:
+            return cls(bytes(data).decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise ZnodeDecodeError(path, "", f"payload is not UTF-8 ({e.reason} at byte {e.start})") from None

@@ -53,5 +53,6 @@ BROKER_STARTED = "broker.started"
 BROKER_REGISTERED = "broker.registered"
 BROKER_CONTROLLED_SHUTDOWN = "broker.controlled_shutdown"
 CONFIG_TOPIC_CHANGED = "config.topic_changed"
+CONFIG_BROKER_CHANGED = "config.broker_changed"
 
 ALL: frozenset[str] = frozenset(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))

@@ -57,9 +57,9 @@ OngoingReassignments = dict[TopicPartition, tuple[tuple[int, ...], tuple[int, ..
 class NotControllerError(Exception):
     """This broker's controller is not (or no longer) the active one: the API answers NOT_CONTROLLER."""
 
-#: ElectLeaders' election types (KIP-460) and the strategy each runs, as Kafka's ``processReplicaLeaderElection``:
-#: an unclean election is the offline election with unclean leaders allowed (for the admin trigger).
-ELECTION_TYPES = {"preferred": ElectionStrategy.PREFERRED, "unclean": ElectionStrategy.OFFLINE}
+#: The strategies ElectLeaders (KIP-460) can ask for, as Kafka's ``processReplicaLeaderElection``: a preferred
+#: election, or an unclean one — the offline election with unclean leaders allowed (for the admin trigger).
+ADMIN_ELECTIONS = frozenset({ElectionStrategy.PREFERRED, ElectionStrategy.OFFLINE})
 
 
 class KafkaController:
@@ -149,16 +149,18 @@ class KafkaController:
         return result
 
     async def elect_leaders(
-        self, partitions: Iterable[TopicPartition] | None, election_type: str = "preferred"
+        self,
+        partitions: Iterable[TopicPartition] | None,
+        strategy: ElectionStrategy = ElectionStrategy.PREFERRED,
     ) -> ElectionResults:
-        """ElectLeaders (KIP-460): ``"preferred"`` or ``"unclean"``; ``partitions=None`` means all partitions.
+        """ElectLeaders (KIP-460): PREFERRED, or OFFLINE for an unclean election; ``partitions=None`` means
+        all partitions.
 
         Per partition: NONE, ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE /
         ELIGIBLE_LEADERS_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION, or NOT_CONTROLLER when not active.
         """
-        strategy = ELECTION_TYPES.get(election_type)
-        if strategy is None:
-            raise ValueError(f"unknown election type {election_type!r}: expected preferred or unclean")
+        if strategy not in ADMIN_ELECTIONS:
+            raise ValueError(f"ElectLeaders runs a PREFERRED or OFFLINE (unclean) election, not {strategy}")
         wanted = None if partitions is None else frozenset(TopicPartition(*tp) for tp in partitions)
         if self._task is None or self._stopping:
             return {tp: (ErrorCode.NOT_CONTROLLER, None) for tp in wanted or ()}

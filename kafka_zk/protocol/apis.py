@@ -1,8 +1,9 @@
 """API keys, the registry of declared messages, and whole-message helpers.
 
-``API[key] -> (request_message, response_message)`` for every API we declare.  The declared range of an
-API (:func:`declared_versions`) is what this package can encode and decode; the broker's dispatch table
-decides what it *advertises* (a subset) — nothing here is advertised by itself.
+``API[key] -> (request_message, response_message)`` for every API we declare, derived from the message
+declarations in :mod:`kafka_zk.protocol.messages` (the one list of what we can encode and decode).  The
+declared range of an API (:func:`declared_versions`) is what this package can encode and decode; the broker's
+dispatch table decides what it *advertises* (a subset) — nothing here is advertised by itself.
 
 Helpers take and return bodies without the size prefix or header (``decode_request`` / ``encode_response``
 ...) or whole frames (``encode_request_frame`` / ``encode_response_frame``, which add the header and the
@@ -13,6 +14,8 @@ objects.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from enum import IntEnum
 from typing import Any
 
@@ -90,48 +93,40 @@ class ApiKey(IntEnum):
     DESCRIBE_PRODUCERS = 61
 
 
-API: dict[ApiKey, tuple[Message, Message]] = {
-    ApiKey.PRODUCE: (m.PRODUCE_REQUEST, m.PRODUCE_RESPONSE),
-    ApiKey.FETCH: (m.FETCH_REQUEST, m.FETCH_RESPONSE),
-    ApiKey.LIST_OFFSETS: (m.LIST_OFFSETS_REQUEST, m.LIST_OFFSETS_RESPONSE),
-    ApiKey.METADATA: (m.METADATA_REQUEST, m.METADATA_RESPONSE),
-    ApiKey.OFFSET_COMMIT: (m.OFFSET_COMMIT_REQUEST, m.OFFSET_COMMIT_RESPONSE),
-    ApiKey.OFFSET_FETCH: (m.OFFSET_FETCH_REQUEST, m.OFFSET_FETCH_RESPONSE),
-    ApiKey.FIND_COORDINATOR: (m.FIND_COORDINATOR_REQUEST, m.FIND_COORDINATOR_RESPONSE),
-    ApiKey.JOIN_GROUP: (m.JOIN_GROUP_REQUEST, m.JOIN_GROUP_RESPONSE),
-    ApiKey.HEARTBEAT: (m.HEARTBEAT_REQUEST, m.HEARTBEAT_RESPONSE),
-    ApiKey.LEAVE_GROUP: (m.LEAVE_GROUP_REQUEST, m.LEAVE_GROUP_RESPONSE),
-    ApiKey.SYNC_GROUP: (m.SYNC_GROUP_REQUEST, m.SYNC_GROUP_RESPONSE),
-    ApiKey.DESCRIBE_GROUPS: (m.DESCRIBE_GROUPS_REQUEST, m.DESCRIBE_GROUPS_RESPONSE),
-    ApiKey.LIST_GROUPS: (m.LIST_GROUPS_REQUEST, m.LIST_GROUPS_RESPONSE),
-    ApiKey.API_VERSIONS: (m.API_VERSIONS_REQUEST, m.API_VERSIONS_RESPONSE),
-    ApiKey.CREATE_TOPICS: (m.CREATE_TOPICS_REQUEST, m.CREATE_TOPICS_RESPONSE),
-    ApiKey.DELETE_TOPICS: (m.DELETE_TOPICS_REQUEST, m.DELETE_TOPICS_RESPONSE),
-    ApiKey.INIT_PRODUCER_ID: (m.INIT_PRODUCER_ID_REQUEST, m.INIT_PRODUCER_ID_RESPONSE),
-    ApiKey.OFFSET_FOR_LEADER_EPOCH: (m.OFFSET_FOR_LEADER_EPOCH_REQUEST, m.OFFSET_FOR_LEADER_EPOCH_RESPONSE),
-    ApiKey.DESCRIBE_CONFIGS: (m.DESCRIBE_CONFIGS_REQUEST, m.DESCRIBE_CONFIGS_RESPONSE),
-    ApiKey.ALTER_CONFIGS: (m.ALTER_CONFIGS_REQUEST, m.ALTER_CONFIGS_RESPONSE),
-    ApiKey.CREATE_PARTITIONS: (m.CREATE_PARTITIONS_REQUEST, m.CREATE_PARTITIONS_RESPONSE),
-    ApiKey.DELETE_GROUPS: (m.DELETE_GROUPS_REQUEST, m.DELETE_GROUPS_RESPONSE),
-    ApiKey.ELECT_LEADERS: (m.ELECT_LEADERS_REQUEST, m.ELECT_LEADERS_RESPONSE),
-    ApiKey.DESCRIBE_LOG_DIRS: (m.DESCRIBE_LOG_DIRS_REQUEST, m.DESCRIBE_LOG_DIRS_RESPONSE),
-    ApiKey.DESCRIBE_CLUSTER: (m.DESCRIBE_CLUSTER_REQUEST, m.DESCRIBE_CLUSTER_RESPONSE),
-    ApiKey.INCREMENTAL_ALTER_CONFIGS: (
-        m.INCREMENTAL_ALTER_CONFIGS_REQUEST,
-        m.INCREMENTAL_ALTER_CONFIGS_RESPONSE,
-    ),
-    ApiKey.ALTER_PARTITION_REASSIGNMENTS: (
-        m.ALTER_PARTITION_REASSIGNMENTS_REQUEST,
-        m.ALTER_PARTITION_REASSIGNMENTS_RESPONSE,
-    ),
-    ApiKey.LIST_PARTITION_REASSIGNMENTS: (
-        m.LIST_PARTITION_REASSIGNMENTS_REQUEST,
-        m.LIST_PARTITION_REASSIGNMENTS_RESPONSE,
-    ),
-}
+def _declared_messages() -> dict[int, tuple[Message, Message]]:
+    """Every request/response pair declared in :mod:`kafka_zk.protocol.messages`, found by walking its
+    modules.
+
+    The message declarations are the one registry of what we can encode and decode: a new API is declared
+    by a new message module (or two more ``Message`` objects in one), and appears here without a second list
+    to keep in step.  Raises ``ValueError`` for a key declared twice or a request without its response.
+    """
+    found: dict[ApiKey, dict[str, Message]] = {}
+    seen: set[int] = set()
+    modules = [m] + [
+        importlib.import_module(f"{m.__name__}.{info.name}") for info in pkgutil.iter_modules(m.__path__)
+    ]
+    for module in modules:
+        for value in vars(module).values():
+            if not isinstance(value, Message) or id(value) in seen:
+                continue
+            seen.add(id(value))
+            pair = found.setdefault(ApiKey(value.api_key), {})
+            if value.kind in pair:
+                raise ValueError(f"{value.name}: API key {value.api_key} has two {value.kind} declarations")
+            pair[value.kind] = value
+    api: dict[int, tuple[Message, Message]] = {}
+    for key, pair in sorted(found.items()):
+        if set(pair) != {"request", "response"}:
+            raise ValueError(f"API key {int(key)} ({key.name}) declares only its {', '.join(pair)}")
+        api[key] = (pair["request"], pair["response"])
+    return api
+
+
+#: Keyed by ``ApiKey`` members (ints, so a plain api key number looks them up too).
+API: dict[int, tuple[Message, Message]] = _declared_messages()
 
 for _key, (_req, _resp) in API.items():
-    assert _req.api_key == _resp.api_key == _key, _key
     assert _req.valid_versions == _resp.valid_versions, _key
     assert _req.flexible_versions == _resp.flexible_versions, _key
 
@@ -161,7 +156,7 @@ def declared_versions(api_key: int) -> tuple[int, int]:
 
 def _messages(api_key: int) -> tuple[Message, Message]:
     try:
-        return API[api_key]  # type: ignore[index]
+        return API[api_key]
     except KeyError:
         raise _undeclared(api_key) from None
 
@@ -182,7 +177,7 @@ def request_header_version(api_key: int, version: int) -> int:
     """
     if api_key == ApiKey.CONTROLLED_SHUTDOWN and version == 0:
         return 0
-    pair = API.get(api_key)  # type: ignore[call-overload]
+    pair = API.get(api_key)
     if pair is None:
         return 1
     return 2 if pair[0].is_flexible(version) else 1
@@ -192,7 +187,7 @@ def response_header_version(api_key: int, version: int) -> int:
     """1 for flexible versions, else 0 — except ApiVersions, whose responses always use header v0."""
     if api_key == ApiKey.API_VERSIONS:
         return 0
-    pair = API.get(api_key)  # type: ignore[call-overload]
+    pair = API.get(api_key)
     if pair is None:
         return 0
     return 1 if pair[1].is_flexible(version) else 0
@@ -264,4 +259,7 @@ def decode_request_frame(frame: bytes | bytearray | memoryview) -> tuple[Request
         raise
     header, offset = RequestHeader.decode(frame)
     view = frame if isinstance(frame, memoryview) else memoryview(frame)
-    return header, message.decode(header.api_version, view[offset:])
+    # Bytes after the last field are ignored, as Kafka 2.8's request parser does (it reads the fields of the
+    # version and never checks that the buffer is used up). Real clients rely on it: librdkafka 2.16's
+    # all-topics Metadata v11 request carries 3 bytes beyond v11's fields.
+    return header, message.decode(header.api_version, view[offset:], allow_trailing=True)

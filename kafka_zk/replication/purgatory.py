@@ -1,21 +1,26 @@
 """Delayed operations: requests that wait for something to happen to a partition (Kafka's purgatory).
 
-There is one operation class, :class:`CallbackOperation`: its completion test is a callable the replica
-manager builds per request (Kafka's ``DelayedProduce`` / ``DelayedFetch`` are these two tests):
+There is one concrete operation class, :class:`CallbackOperation` (over the :class:`DelayedOperation` base):
+its completion test is a callable the replica manager builds per request (Kafka's ``DelayedProduce`` /
+``DelayedFetch`` are these two tests):
 
-* an acks=all produce is complete when the high watermark of every partition it wrote has reached the offset
-  after its last record, or that partition can no longer get there (it lost leadership); what is still
-  pending at the timeout gets REQUEST_TIMED_OUT;
+* an acks=all produce is complete when every partition it wrote has an answer
+  (``Partition.produce_completion``): NONE once the high watermark reached the offset after its last record,
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND if by then the ISR is below ``min.insync.replicas``,
+  NOT_LEADER_OR_FOLLOWER once this broker lost leadership; what is still pending at the timeout gets
+  REQUEST_TIMED_OUT;
 * a fetch is complete when at least ``min_bytes`` are readable or a partition answers with an error, or at
   ``max_wait_ms``. Consumers may only read below the high watermark, so their fetches wake on HW movement;
   followers read up to the log end, so theirs wake on appends.
 
-Operations watch keys ``(topic-partition, WAKE_HW | WAKE_LEO)``. Whoever changes a partition calls
-:meth:`Purgatory.wake` for the matching key; each watching operation re-checks itself (``try_complete``) and,
-once complete, leaves every key it watched. Completion resolves the asyncio future that the request awaits;
-the request resumes on the loop's next iteration (no polling interval), so acks=all latency is the
-follower's fetch round trip. A timeout is one ``call_later`` handle per parked operation; when it fires the
-operation is checked one last time. :meth:`Purgatory.wake_all` (replica manager shutdown) re-checks all.
+Operations watch keys ``(topic-partition, WAKE_HW | WAKE_LEO)`` (acks=all produces watch only HW). The replica
+manager wakes both purgatories for a key: LEO after a leader append, HW when the high watermark moves, both on
+a leadership change (so parked requests see NOT_LEADER_OR_FOLLOWER at once); each watching operation re-checks
+itself (``try_complete``) and, once complete, leaves every key it watched. Completion resolves the asyncio
+future that the request awaits; the request resumes on the loop's next iteration (no polling interval), so
+acks=all latency is the follower's fetch round trip. A timeout is one ``call_later`` handle per parked
+operation; when it fires the operation is checked one last time. :meth:`Purgatory.wake_all` (replica manager
+shutdown) re-checks all.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from kafka_zk.common import event_kinds as kinds
 from kafka_zk.common.logging import get_logger
 from zk_layout import paths
 
@@ -88,7 +89,7 @@ class DynamicConfigManager:
         if not self.broker.broker_log_defaults_changed(dynamic):
             return
         log.info("dynamic broker config changed", config=dynamic)
-        self.broker.events.emit("config.broker_changed", config=dynamic)
+        self.broker.events.emit(kinds.CONFIG_BROKER_CHANGED, config=dynamic)
         topics = sorted({lg.tp.topic for lg in self.broker.log_manager.all_logs()})
         for topic in topics:
             overrides = await self.broker.zk_call(zk.get_entity_config, "topics", topic)

@@ -42,6 +42,7 @@ from kafka_zk.coordinator.log_adapter import ReplicatedOffsetsLog
 from kafka_zk.coordinator.zk_offsets import ZkOffsetStore
 from kafka_zk.record.batch import iter_batches
 from kafka_zk.replication.replica_manager import ReplicaManager
+from kafka_zk.server.handler_api import BrokerServices, RequestContext
 from zk_layout.client import KafkaZkClient
 
 log = get_logger(__name__)
@@ -191,7 +192,7 @@ def offsets_topic_configs(config: GroupCoordinatorConfig) -> dict[str, str]:
     }
 
 
-async def ensure_offsets_topic(broker: Any, coordinator: GroupCoordinator) -> ErrorCode:
+async def ensure_offsets_topic(broker: BrokerServices, coordinator: GroupCoordinator) -> ErrorCode:
     """Create ``__consumer_offsets`` unless the metadata cache knows it; NONE when it is known.
 
     Returns COORDINATOR_NOT_AVAILABLE while it is being created (no leaders yet) or cannot be (no live
@@ -217,24 +218,24 @@ async def ensure_offsets_topic(broker: Any, coordinator: GroupCoordinator) -> Er
 # ----------------------------------------------------------------------------------------- handler helpers
 
 
-def coordinator_of(broker: Any) -> GroupCoordinator | None:
+def coordinator_of(broker: BrokerServices) -> GroupCoordinator | None:
     """The broker's running coordinator, or None (handlers answer COORDINATOR_NOT_AVAILABLE then)."""
     coordinator = broker.group_coordinator
     return coordinator if coordinator is not None and coordinator.is_active else None
 
 
-def zk_offset_store(broker: Any) -> ZkOffsetStore:
+def zk_offset_store(broker: BrokerServices) -> ZkOffsetStore:
     """The classic store for OffsetCommit/OffsetFetch v0 (stateless: one per request is fine)."""
     return ZkOffsetStore(broker.az, broker.config["offset.metadata.max.bytes"])
 
 
-def client_host(ctx: Any) -> str:
+def client_host(ctx: RequestContext) -> str:
     """The member's host as Kafka reports it (``InetAddress.toString`` of the peer: ``/127.0.0.1``)."""
     return f"/{ctx.client_host}"
 
 
 def known_partitions(
-    broker: Any, tps: Iterable[TopicPartition]
+    broker: BrokerServices, tps: Iterable[TopicPartition]
 ) -> tuple[list[TopicPartition], list[TopicPartition]]:
     """Split ``tps`` into (partitions the metadata cache knows, unknown ones) — UNKNOWN_TOPIC_OR_PARTITION."""
     cache = broker.metadata_cache

@@ -2,14 +2,16 @@
 against real broker processes (our own client speaking the Kafka protocol at each version).
 
 What a user relies on: every version Kafka 2.8 has is answered in that version's layout with the same facts
-(brokers, controller, cluster id, leaders), topic ids where the topic znode has one (Kafka 2.8's znode v3),
-the zero UUID otherwise, and log-dir sizes that grow with what was produced.
+(brokers, controller, cluster id, leaders), the topic id of the topic znode (Kafka 2.8's znode v3: a topic
+created without one gets one from the controller, as Kafka 2.8's does), the zero UUID before v10, and log-dir
+sizes that grow with what was produced.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -29,7 +31,7 @@ from kafka_zk.protocol.messages import (
     MetadataRequest,
 )
 from kafka_zk.protocol.schema import ZERO_UUID
-from kafka_zk.server.metadata_cache import format_topic_id
+from kafka_zk.server.metadata_cache import format_topic_id, parse_topic_id
 from tests.helpers import unique_name
 from zk_layout.client import KafkaZkClient
 
@@ -63,6 +65,17 @@ async def wait_for_topic(conn: KafkaConnection, topic: str, partitions: int) -> 
     raise AssertionError(f"{topic} never got leaders on {conn.peer}")
 
 
+def znode_topic_id(cluster: Any, topic: str) -> uuid.UUID:
+    """The id in the topic znode, once the controller has written one."""
+    with KafkaZkClient(cluster.zookeeper_connect, session_timeout_ms=15000).start() as zk:
+        for _ in range(100):
+            found = zk.get_topic_assignment(topic)
+            if found is not None and found[0].topic_id:
+                return parse_topic_id(found[0].topic_id)
+            time.sleep(0.1)
+    raise AssertionError(f"the controller never gave {topic} a topic id")
+
+
 def create_topic_in_zk(cluster: Any, topic: str, partitions: int, topic_id: str | None) -> None:
     with KafkaZkClient(cluster.zookeeper_connect, session_timeout_ms=15000).start() as zk:
         ids = sorted(cluster.state.brokers)
@@ -88,6 +101,8 @@ async def _metadata_versions(cluster: Any) -> None:
     try:
         await wait_for_topic(conn, plain, 2)
         await wait_for_topic(conn, with_id, 1)
+        assigned_id = znode_topic_id(cluster, plain)
+        assert znode_topic_id(cluster, with_id) == kafka_id, "a topic id given at creation is kept"
         for v in range(0, 12):
             resp = await conn.request(ApiKey.METADATA, metadata_body(v, [plain, with_id]), version=v)
             assert sorted(b.node_id for b in resp.brokers) == sorted(cluster.state.brokers), v
@@ -106,7 +121,7 @@ async def _metadata_versions(cluster: Any) -> None:
             else:
                 assert all(p.leader_epoch == -1 for p in parts), v  # not on the wire: the decoder's default
             if v >= 10:
-                assert resp.topics[0].topic_id == ZERO_UUID
+                assert resp.topics[0].topic_id == assigned_id, "the id the controller gave the topic"
                 assert resp.topics[1].topic_id == kafka_id, "the id in the topic znode (v3)"
             else:
                 assert resp.topics[1].topic_id == ZERO_UUID  # not on the wire before v10

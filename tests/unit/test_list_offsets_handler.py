@@ -62,10 +62,11 @@ def test_v0_earliest_and_timestamps_pick_segments_modified_at_or_before() -> Non
 
 
 def run(version: int, current_leader_epoch: int, timestamp: int = -1) -> Any:
-    broker = SimpleNamespace(replica_manager=FakeReplicaManager(LOG), clock=SimpleNamespace(time_ms=lambda: 0))
+    broker: Any = SimpleNamespace(replica_manager=FakeReplicaManager(LOG))  # the BrokerServices a handler uses
     req = L(replica_id=-1, topics=[L.ListOffsetsTopic(name="t", partitions=[
         L.ListOffsetsPartition(partition_index=0, timestamp=timestamp, current_leader_epoch=current_leader_epoch)])])
-    resp = asyncio.run(list_offsets.handle(broker, SimpleNamespace(api_version=version), req))
+    ctx: Any = SimpleNamespace(api_version=version)
+    resp = asyncio.run(list_offsets.handle(broker, ctx, req))
     return resp.topics[0].partitions[0]
 
 

@@ -5,6 +5,11 @@ the test says so.
 * consecutive Produce requests are pipelined (all started at once) but answered in request order;
 * any other request starts only after everything before it was answered, and a Produce behind it waits too;
 * a client that half-closes gets every answer it asked for, then the connection closes.
+* an unknown API key or version closes the connection (counted as refused); ApiVersions at an unknown
+  version is answered in v0 with UNSUPPORTED_VERSION, in its turn;
+* a request that sets ``close_after`` closes the connection once everything before it is answered;
+* reading pauses while ``queued.max.requests`` frames wait and resumes below half of that;
+* at most ``MAX_PIPELINED_PRODUCES`` produces run at once.
 """
 
 from __future__ import annotations
@@ -177,3 +182,141 @@ async def test_half_close_with_nothing_pending_closes_at_once() -> None:
         assert conn.eof_received() is True  # keep the write side open until we decide
         await settle()
         assert transport.closed and transport.written == b""
+
+
+# ---- refusals, close-after, backpressure and the pipelining cap -----------------------------------------
+
+
+class StrictDispatcher(GatedDispatcher):
+    """Also serves ApiVersions 0-3, records refusals, and lets a request ask to close the connection after
+    it (``close_after`` correlation ids answer nothing, as an acks=0 produce that failed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusals: list[tuple[int, int, bool]] = []
+        self.close_after: set[int] = set()
+
+    def supported(self, api_key: int) -> tuple[int, int] | None:
+        if api_key == ApiKey.API_VERSIONS:
+            return (0, 3)
+        return super().supported(api_key)
+
+    def refused(self, api_key: int, api_version: int, closed: bool = True) -> None:
+        self.refusals.append((api_key, api_version, closed))
+
+    async def handle(self, ctx: RequestContext, request: Any) -> Any:
+        response = await super().handle(ctx, request)
+        if ctx.correlation_id in self.close_after:
+            ctx.close_after = True
+            return None
+        return response
+
+
+def raw_frame(api_key: int, version: int, cid: int, body: bytes = b"") -> bytes:
+    """A frame we cannot encode with our declarations (an unknown key or version): header v1 and ``body``."""
+    client = b"t"
+    payload = struct.pack(">hhih", api_key, version, cid, len(client)) + client + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+@contextlib.asynccontextmanager
+async def connect_strict(
+    max_queued: int = 500,
+) -> AsyncIterator[tuple[KafkaConnection, RecordingTransport, StrictDispatcher]]:
+    dispatcher = StrictDispatcher()
+    conn = KafkaConnection(dispatcher, "PLAINTEXT", 1 << 20, max_queued)
+    transport = RecordingTransport(conn)
+    conn.connection_made(transport)
+    try:
+        yield conn, transport, dispatcher
+    finally:
+        conn.close("test over", quiet=True)
+        await settle()
+
+
+@run_async
+async def test_an_unknown_api_key_or_version_closes_the_connection_and_is_counted() -> None:
+    async with connect_strict() as (conn, transport, d):
+        conn.data_received(raw_frame(ApiKey.END_TXN, 0, 1))
+        await settle()
+        assert transport.closed and transport.written == b"" and d.started == []
+        assert d.refusals == [(ApiKey.END_TXN, 0, True)]
+    async with connect_strict() as (conn, transport, d):
+        conn.data_received(raw_frame(ApiKey.METADATA, METADATA_V + 1, 1))
+        await settle()
+        assert transport.closed and d.started == []
+        assert d.refusals == [(ApiKey.METADATA, METADATA_V + 1, True)]
+
+
+@run_async
+async def test_api_versions_at_an_unknown_version_is_answered_in_v0_after_what_came_before() -> None:
+    from kafka_zk.protocol.apis import decode_response
+
+    async with connect_strict() as (conn, transport, d):
+        conn.data_received(metadata(1) + raw_frame(ApiKey.API_VERSIONS, 9, 2) + metadata(3))
+        await settle()
+        assert transport.correlation_ids() == []  # the downgraded answer does not overtake request 1
+        d.release(1)
+        await settle()
+        assert transport.correlation_ids() == [1, 2]
+        assert d.refusals == [(ApiKey.API_VERSIONS, 9, False)]
+        buf = bytes(transport.written)
+        first = struct.unpack_from(">i", buf)[0]
+        size = struct.unpack_from(">i", buf, 4 + first)[0]
+        body = buf[4 + first + 4 + 4 : 4 + first + 4 + size]  # size, correlation id (header v0), body
+        resp = decode_response(ApiKey.API_VERSIONS, 0, body)
+        assert resp.error_code == 35  # UNSUPPORTED_VERSION, with the range the client should use
+        ranges = [(k.api_key, k.min_version, k.max_version) for k in resp.api_keys]
+        assert ranges == [(ApiKey.API_VERSIONS, 0, 3)]
+        d.release(3)
+        await settle()
+        assert transport.correlation_ids() == [1, 2, 3] and not transport.closed
+
+
+@run_async
+async def test_close_after_answers_what_came_before_then_closes() -> None:
+    async with connect_strict() as (conn, transport, d):
+        d.close_after.add(2)
+        conn.data_received(produce(1) + produce(2) + metadata(3))
+        await settle()
+        d.release(2)
+        await settle()
+        assert not transport.closed  # request 1 is still owed its answer
+        d.release(1)
+        await settle()
+        assert transport.correlation_ids() == [1]  # 2 answers nothing, 3 never runs
+        assert transport.closed and d.started == [1, 2]
+
+
+@run_async
+async def test_reading_pauses_while_max_queued_frames_wait_and_resumes_below_half() -> None:
+    async with connect_strict(max_queued=4) as (conn, transport, d):
+        conn.data_received(b"".join(metadata(cid) for cid in range(1, 6)))
+        await settle()
+        assert not transport.reading  # 5 frames arrived with max 4 queued: the socket stops reading
+        d.release(1)
+        await settle()
+        assert not transport.reading  # 2 is running, 3 taken to wait for it, 2 frames left: not below half
+        d.release(2)
+        await settle()
+        assert transport.reading  # taking frame 4 left 1 queued, below half of 4: reading again
+        d.release(3, 4, 5)
+        await settle()
+        assert transport.correlation_ids() == [1, 2, 3, 4, 5]
+
+
+@run_async
+async def test_at_most_max_pipelined_produces_run_at_once() -> None:
+    from kafka_zk.server.network import MAX_PIPELINED_PRODUCES
+
+    n = MAX_PIPELINED_PRODUCES
+    async with connect_strict() as (conn, transport, d):
+        conn.data_received(b"".join(produce(cid) for cid in range(1, n + 3)))
+        await settle()
+        assert d.started == list(range(1, n + 1))
+        d.release(1)
+        await settle()
+        assert d.started == list(range(1, n + 2))  # one finished, one more starts
+        d.release(*range(2, n + 3))
+        await settle()
+        assert transport.correlation_ids() == list(range(1, n + 3))

@@ -155,3 +155,14 @@ def test_request_header_errors() -> None:
         RequestHeader.decode(bytes.fromhex("0003000400000001") + b"\x00\x02\xff\xfe")
     header, length = RequestHeader.decode(bytes.fromhex("0003000400000001") + b"\xff\xff")
     assert header.client_id is None and length == 10
+
+
+def test_bytes_after_a_requests_last_field_are_ignored_as_kafka_does() -> None:
+    """librdkafka 2.16's all-topics Metadata v11 request (captured from confluent-kafka), 3 bytes longer
+    than v11's layout: Kafka 2.8 answers it, so must we."""
+    from kafka_zk.protocol.apis import decode_request_frame
+
+    frame = bytes.fromhex("0003000b00000003000772646b61666b610000000000010000")
+    header, request = decode_request_frame(frame)
+    assert (header.api_key, header.api_version, header.client_id) == (3, 11, "rdkafka")
+    assert request.topics is None and request.allow_auto_topic_creation is False

@@ -18,7 +18,7 @@ def test_mypy_finds_no_errors(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
 
 
-STRICT_PACKAGES = ("kafka_zk.replication", "kafka_zk.controller")
+STRICT_PACKAGES = ("kafka_zk.replication", "kafka_zk.controller", "kafka_zk.server.handlers")
 STRICT_FLAGS = ("disallow_untyped_defs", "disallow_any_generics", "warn_return_any", "warn_unused_ignores",
                 "no_implicit_reexport", "strict_equality")
 

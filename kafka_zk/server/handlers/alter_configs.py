@@ -17,14 +17,15 @@ from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.log.config import DYNAMIC_BROKER_KEYS, LogConfig
 from kafka_zk.protocol.messages.configs import RESOURCE_BROKER, RESOURCE_TOPIC, AlterConfigsResponse
 from kafka_zk.server.config_ops import alter_error
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 33
+API_KEY = ApiKey.ALTER_CONFIGS
 VERSIONS = (0, 2)
 
 R = AlterConfigsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     out = []
     for res in req.resources:
         code, message = ErrorCode.NONE, None
@@ -55,7 +56,7 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     return R(throttle_time_ms=0, responses=out)
 
 
-async def _alter_broker(broker: Any, res: Any, validate_only: bool) -> tuple[ErrorCode, str | None]:
+async def _alter_broker(broker: BrokerServices, res: Any, validate_only: bool) -> tuple[ErrorCode, str | None]:
     name = res.resource_name or "<default>"
     if name != "<default>" and not name.isdigit():
         return ErrorCode.INVALID_REQUEST, f"broker resource name must be a broker id or empty, got {name!r}"

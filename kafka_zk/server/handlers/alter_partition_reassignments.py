@@ -16,14 +16,15 @@ from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.controller.controller import NotControllerError
 from kafka_zk.protocol.messages.reassignments import AlterPartitionReassignmentsResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 45
+API_KEY = ApiKey.ALTER_PARTITION_REASSIGNMENTS
 VERSIONS = (0, 0)
 
 R = AlterPartitionReassignmentsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     targets: dict[TopicPartition, tuple[int, ...] | None] = {}
     for t in req.topics:
         for p in t.partitions:

@@ -7,16 +7,15 @@ answers them with the v0 UNSUPPORTED_VERSION body clients downgrade on.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.protocol.messages.api_versions import ApiVersionsResponse, valid_client_software
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 18
+API_KEY = ApiKey.API_VERSIONS
 VERSIONS = (0, 3)
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     if ctx.api_version >= 3 and not valid_client_software(req.client_software_name, req.client_software_version):
         return ApiVersionsResponse(error_code=int(ErrorCode.INVALID_REQUEST), api_keys=[])
     from kafka_zk.server.dispatch import supported_api_versions

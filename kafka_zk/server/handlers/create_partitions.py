@@ -4,18 +4,17 @@ twice is INVALID_REQUEST; v1 is v0, v2 the first flexible version, v3 is v2 (as 
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.protocol.messages.topic_admin import CreatePartitionsResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 37
+API_KEY = ApiKey.CREATE_PARTITIONS
 VERSIONS = (0, 3)
 
 R = CreatePartitionsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     results = []
     grown: list[str] = []
     names = [t.name for t in req.topics]

@@ -19,14 +19,15 @@ from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.log.config import LogConfig
 from kafka_zk.protocol.messages.topic_admin import CreateTopicsResponse
 from kafka_zk.server.config_ops import new_topic_id, topic_config_entries, topic_id_to_uuid
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 19
+API_KEY = ApiKey.CREATE_TOPICS
 VERSIONS = (0, 7)
 
 R = CreateTopicsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     results = []
     created: list[str] = []
     names = [t.name for t in req.topics]
@@ -59,7 +60,7 @@ def _failed(name: str, code: ErrorCode, message: str | None) -> Any:
     return R.CreatableTopicResult(name=name, error_code=int(code), error_message=message, configs=[])
 
 
-async def _create(broker: Any, t: Any, validate_only: bool, version: int) -> Any:
+async def _create(broker: BrokerServices, t: Any, validate_only: bool, version: int) -> Any:
     assignment = {a.partition_index: list(a.broker_ids) for a in t.assignments} or None
     if assignment is not None and (t.num_partitions != -1 or t.replication_factor != -1):
         raise KafkaError(

@@ -7,19 +7,18 @@ broker does not coordinate NOT_COORDINATOR. Deletion writes tombstones for the g
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.protocol.messages.group_admin import DeleteGroupsResponse
 from kafka_zk.server.group_wiring import coordinator_of
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 42
+API_KEY = ApiKey.DELETE_GROUPS
 VERSIONS = (0, 1)
 
 R = DeleteGroupsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     coordinator = coordinator_of(broker)
     names = list(dict.fromkeys(req.groups_names))
     if coordinator is None:

@@ -12,20 +12,20 @@ as Kafka's ``InvalidRequestException`` is.  v5 adds a per-topic error message.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.protocol.messages.topic_admin import DeleteTopicsResponse
 from kafka_zk.server.config_ops import topic_id_to_uuid
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 20
+API_KEY = ApiKey.DELETE_TOPICS
 VERSIONS = (0, 6)
 
 R = DeleteTopicsResponse
 ZERO = uuid.UUID(int=0)
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     if ctx.api_version >= 6:
         wanted = [(t.name, t.topic_id) for t in req.topics]
     else:
@@ -71,7 +71,7 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     return R(throttle_time_ms=0, responses=results)
 
 
-async def _names_by_id(broker: Any) -> dict[uuid.UUID, str]:
+async def _names_by_id(broker: BrokerServices) -> dict[uuid.UUID, str]:
     """Topic ids as ZooKeeper has them (the controller's view is the same znodes)."""
     zk = broker.zk
     topics = await broker.zk_call(zk.get_all_topics)
@@ -79,7 +79,7 @@ async def _names_by_id(broker: Any) -> dict[uuid.UUID, str]:
     return {topic_id_to_uuid(a.topic_id): t for t, (a, _) in got.items() if a.topic_id}
 
 
-def _all(wanted: list[tuple[str | None, uuid.UUID]], code: ErrorCode, message: str) -> Any:
+def _all(wanted: list[tuple[str | None, uuid.UUID]], code: ErrorCode, message: str) -> Response:
     return R(
         throttle_time_ms=0,
         responses=[

@@ -7,17 +7,16 @@ so ``cluster_authorized_operations`` is Kafka's "not requested" marker even when
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.protocol.messages.cluster import DescribeClusterResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 60
+API_KEY = ApiKey.DESCRIBE_CLUSTER
 VERSIONS = (0, 0)
 
 R = DescribeClusterResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     cache = broker.metadata_cache
     brokers = []
     for node in cache.alive_brokers():

@@ -26,14 +26,15 @@ from kafka_zk.server.config_ops import (
     ConfigEntry,
     topic_config_entries,
 )
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 32
+API_KEY = ApiKey.DESCRIBE_CONFIGS
 VERSIONS = (0, 4)
 
 R = DescribeConfigsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     results = []
     synonyms = ctx.api_version >= 1 and req.include_synonyms
     docs = ctx.api_version >= 3 and req.include_documentation
@@ -87,7 +88,7 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     return R(throttle_time_ms=0, results=results)
 
 
-async def _broker_entries(broker: Any, keys: set[str] | None) -> list[ConfigEntry]:
+async def _broker_entries(broker: BrokerServices, keys: set[str] | None) -> list[ConfigEntry]:
     defs = broker.config.definition
     own = await broker.zk_call(broker.zk.get_entity_config, "brokers", str(broker.broker_id))
     default = await broker.zk_call(broker.zk.get_entity_config, "brokers", "<default>")

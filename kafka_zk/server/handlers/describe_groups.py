@@ -7,19 +7,18 @@ bytes the members and the leader sent (empty unless the group is Stable). v1 add
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.protocol.messages.group_admin import DescribeGroupsResponse
 from kafka_zk.server.group_wiring import coordinator_of
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 15
+API_KEY = ApiKey.DESCRIBE_GROUPS
 VERSIONS = (0, 1)
 
 R = DescribeGroupsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     coordinator = coordinator_of(broker)
     if coordinator is None:
         unavailable = int(ErrorCode.COORDINATOR_NOT_AVAILABLE)

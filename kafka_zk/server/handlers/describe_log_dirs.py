@@ -12,15 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from kafka_zk.common.tp import TopicPartition
+from kafka_zk.log.log import Log
 from kafka_zk.protocol.messages.cluster import INVALID_OFFSET_LAG, DescribeLogDirsResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 35
+API_KEY = ApiKey.DESCRIBE_LOG_DIRS
 VERSIONS = (0, 2)
 
 R = DescribeLogDirsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     wanted: set[TopicPartition] | None = None
     if req.topics is not None:
         wanted = {TopicPartition(t.topic, p) for t in req.topics for p in t.partitions}
@@ -44,7 +46,7 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     return R(throttle_time_ms=0, results=results)
 
 
-def _offset_lag(broker: Any, tp: TopicPartition, log: Any) -> int:
+def _offset_lag(broker: BrokerServices, tp: TopicPartition, log: Log) -> int:
     rm = broker.replica_manager
     if rm is None or rm.partition(tp) is None:
         return INVALID_OFFSET_LAG

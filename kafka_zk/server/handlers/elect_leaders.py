@@ -10,15 +10,17 @@ from typing import Any
 
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.tp import TopicPartition
+from kafka_zk.controller.election import ElectionStrategy
 from kafka_zk.protocol.messages.elect_leaders import ELECTION_UNCLEAN, ElectLeadersResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 43
+API_KEY = ApiKey.ELECT_LEADERS
 VERSIONS = (0, 2)
 
 R = ElectLeadersResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     wanted = None
     if req.topic_partitions is not None:
         wanted = [TopicPartition(t.topic, p) for t in req.topic_partitions for p in t.partitions]
@@ -30,8 +32,9 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
                 {tp: (ErrorCode.NOT_CONTROLLER, "this broker is not the controller") for tp in wanted or []}
             ),
         )
-    election = "unclean" if ctx.api_version >= 1 and req.election_type == ELECTION_UNCLEAN else "preferred"
-    results = await broker.controller.elect_leaders(wanted, election)
+    unclean = ctx.api_version >= 1 and req.election_type == ELECTION_UNCLEAN
+    strategy = ElectionStrategy.OFFLINE if unclean else ElectionStrategy.PREFERRED
+    results = await broker.controller.elect_leaders(wanted, strategy)
     return R(throttle_time_ms=0, error_code=0, replica_election_results=_results(results))
 
 

@@ -30,8 +30,9 @@ from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.fetch import FetchResponse
 from kafka_zk.record.legacy import MAGIC_V0, MAGIC_V1, down_convert
 from kafka_zk.replication.replica_manager import FetchRequestPartition, FetchResult
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 1
+API_KEY = ApiKey.FETCH
 VERSIONS = (0, 12)
 #: The last version whose clients read only legacy message sets (v4 promises magic-2 support).
 LEGACY_MAX_VERSION = 3
@@ -43,7 +44,7 @@ DIVERGENCE_MIN_VERSION = 12
 R = FetchResponse
 
 
-def partitions_to_read(req: Any) -> list[FetchRequestPartition]:
+def partitions_to_read(req: Request) -> list[FetchRequestPartition]:
     """The request's partitions in request order (a session layer would substitute its own list)."""
     return [
         FetchRequestPartition(
@@ -58,7 +59,7 @@ def partitions_to_read(req: Any) -> list[FetchRequestPartition]:
     ]
 
 
-def diverging_epochs(broker: Any, req: Any, version: int) -> dict[TopicPartition, tuple[int, int]]:
+def diverging_epochs(broker: BrokerServices, req: Any, version: int) -> dict[TopicPartition, tuple[int, int]]:
     """v12+: partitions whose ``last_fetched_epoch`` the leader's log does not share up to the fetch offset,
     with the (epoch, end offset) the fetcher must truncate to. Errors are left for the read to report."""
     out: dict[TopicPartition, tuple[int, int]] = {}
@@ -86,7 +87,7 @@ def _records(r: FetchResult, fp: FetchRequestPartition, version: int) -> Any:
     return down_convert(data, MAGIC_V0 if version <= 1 else MAGIC_V1, fp.fetch_offset, max_bytes=len(data))
 
 
-def format_error(broker: Any, tp: TopicPartition, version: int, from_follower: bool) -> ErrorCode | None:
+def format_error(broker: BrokerServices, tp: TopicPartition, version: int, from_follower: bool) -> ErrorCode | None:
     """Kafka's per-partition format refusals (``KafkaApis.maybeConvertFetchedData``): a zstd topic to a
     pre-v10 fetcher (UNSUPPORTED_COMPRESSION_TYPE), and a consumer needing down-conversion from a topic with
     ``message.downconversion.enable=false`` (UNSUPPORTED_VERSION)."""
@@ -102,13 +103,13 @@ def format_error(broker: Any, tp: TopicPartition, version: int, from_follower: b
 
 
 def build_response(
-    broker: Any,
+    broker: BrokerServices,
     version: int,
     parts: list[FetchRequestPartition],
     results: dict[TopicPartition, FetchResult],
     diverged: dict[TopicPartition, tuple[int, int]],
     from_follower: bool = False,
-) -> Any:
+) -> Response:
     by_topic: dict[str, list[Any]] = {}
     for fp in parts:
         tp = fp.tp
@@ -138,13 +139,13 @@ def build_response(
     )
 
 
-def _diverged_result(broker: Any, tp: TopicPartition) -> FetchResult:
+def _diverged_result(broker: BrokerServices, tp: TopicPartition) -> FetchResult:
     p = broker.replica_manager.partition(tp)
     hw = p.log.high_watermark if p is not None else -1
     return FetchResult(ErrorCode.NONE, hw, hw, p.log.log_start_offset if p is not None else -1)
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     parts = partitions_to_read(req)
     diverged = diverging_epochs(broker, req, ctx.api_version)
     to_read = [fp for fp in parts if fp.tp not in diverged]

@@ -11,25 +11,24 @@ fatal error instead of retrying. v1 adds ``key_type``, ``throttle_time_ms`` and 
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.coordinator import GROUP_METADATA_TOPIC_NAME
 from kafka_zk.protocol.messages.group_membership import COORDINATOR_GROUP, COORDINATOR_TRANSACTION, FindCoordinatorResponse
 from kafka_zk.server.group_wiring import coordinator_of, ensure_offsets_topic
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 10
+API_KEY = ApiKey.FIND_COORDINATOR
 VERSIONS = (0, 1)
 
 R = FindCoordinatorResponse
 
 
-def _error(code: ErrorCode, message: str) -> Any:
+def _error(code: ErrorCode, message: str) -> Response:
     return R(throttle_time_ms=0, error_code=int(code), error_message=message, node_id=-1, host="", port=-1)
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     key_type = req.key_type if ctx.api_version >= 1 else COORDINATOR_GROUP
     if key_type == COORDINATOR_TRANSACTION:
         # not COORDINATOR_NOT_AVAILABLE, which clients retry until they time out (docs/differences.md)

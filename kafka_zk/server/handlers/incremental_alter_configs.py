@@ -19,14 +19,15 @@ from kafka_zk.protocol.messages.configs import (
     IncrementalAlterConfigsResponse,
 )
 from kafka_zk.server.config_ops import alter_error, apply_incremental
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 44
+API_KEY = ApiKey.INCREMENTAL_ALTER_CONFIGS
 VERSIONS = (0, 1)
 
 R = IncrementalAlterConfigsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     out = []
     for res in req.resources:
         code, message = ErrorCode.NONE, None
@@ -54,7 +55,7 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     return R(throttle_time_ms=0, responses=out)
 
 
-async def _alter_topic(broker: Any, res: Any, validate_only: bool) -> None:
+async def _alter_topic(broker: BrokerServices, res: Any, validate_only: bool) -> None:
     name = res.resource_name
     ops = [(c.name, c.config_operation, c.value) for c in res.configs]
     if not await broker.zk_call(broker.zk.topic_exists, name):
@@ -67,7 +68,7 @@ async def _alter_topic(broker: Any, res: Any, validate_only: bool) -> None:
         raise alter_error(e, name, new) from None
 
 
-def _alter_broker(broker: Any, res: Any) -> None:
+def _alter_broker(broker: BrokerServices, res: Any) -> None:
     if res.resource_name not in ("", str(broker.broker_id)):
         raise KafkaError(
             ErrorCode.INVALID_REQUEST,

@@ -8,16 +8,15 @@ permanent error instead of retrying forever.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.protocol.messages.producer_id import InitProducerIdResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 22
+API_KEY = ApiKey.INIT_PRODUCER_ID
 VERSIONS = (0, 1)
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     if req.transactional_id is not None:
         return InitProducerIdResponse(
             throttle_time_ms=0, error_code=int(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED), producer_id=-1, producer_epoch=-1

@@ -9,19 +9,18 @@ the members with their subscription metadata; the protocol name is "" (never nul
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.protocol.messages.group_membership import JoinGroupResponse
 from kafka_zk.server.group_wiring import client_host, coordinator_of
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 11
+API_KEY = ApiKey.JOIN_GROUP
 VERSIONS = (0, 2)
 
 R = JoinGroupResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     coordinator = coordinator_of(broker)
     if coordinator is None:
         return R(throttle_time_ms=0, error_code=int(ErrorCode.COORDINATOR_NOT_AVAILABLE), generation_id=-1,

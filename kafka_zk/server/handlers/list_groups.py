@@ -6,19 +6,18 @@ already loaded are still listed, as Kafka does. v1 adds ``throttle_time_ms``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import ErrorCode
 from kafka_zk.protocol.messages.group_admin import ListGroupsResponse
 from kafka_zk.server.group_wiring import coordinator_of
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 16
+API_KEY = ApiKey.LIST_GROUPS
 VERSIONS = (0, 1)
 
 R = ListGroupsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     coordinator = coordinator_of(broker)
     if coordinator is None:
         return R(throttle_time_ms=0, error_code=int(ErrorCode.COORDINATOR_NOT_AVAILABLE), groups=[])

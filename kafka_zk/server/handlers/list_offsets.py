@@ -19,8 +19,9 @@ from typing import Any
 from kafka_zk.common.errors import ErrorCode, KafkaError
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.list_offsets import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsetsResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 2
+API_KEY = ApiKey.LIST_OFFSETS
 VERSIONS = (0, 6)
 #: The first version answering ``leader_epoch`` and checking ``current_leader_epoch``.
 EPOCH_MIN_VERSION = 4
@@ -29,9 +30,12 @@ R = ListOffsetsResponse
 
 
 def legacy_offsets_before(rm: Any, tp: TopicPartition, timestamp: int, max_num: int, from_consumer: bool,
-                          now_ms: int) -> list[int]:
-    """ListOffsets v0, as Kafka's ``Log.legacyFetchOffsetsBefore`` + ``ReplicaManager`` HW cap."""
+                          now_ms: int | None = None) -> list[int]:
+    """ListOffsets v0, as Kafka's ``Log.legacyFetchOffsetsBefore`` + ``ReplicaManager`` HW cap; the active
+    segment counts as modified now (``now_ms``, the log's clock by default)."""
     lg = rm.leader_partition(tp).log
+    if now_ms is None:
+        now_ms = lg.clock.time_ms()
     segs = lg.segments
     pairs = [(max(s.base_offset, lg.log_start_offset), s.last_modified_ms) for s in segs]
     if segs and segs[-1].size > 0:
@@ -71,7 +75,7 @@ def _offset_epoch(rm: Any, tp: TopicPartition, timestamp: int, offset: int, lead
     return int(rm.leader_partition(tp).log.leader_epoch_cache.epoch_for_offset(offset))
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     rm = broker.replica_manager
     version = ctx.api_version
     from_consumer = req.replica_id < 0
@@ -84,9 +88,7 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
             pr = R.ListOffsetsPartitionResponse(partition_index=p.partition_index, error_code=0)
             try:
                 if version == 0:
-                    pr.old_style_offsets = legacy_offsets_before(
-                        rm, tp, p.timestamp, p.max_num_offsets, from_consumer, broker.clock.time_ms()
-                    )
+                    pr.old_style_offsets = legacy_offsets_before(rm, tp, p.timestamp, p.max_num_offsets, from_consumer)
                 elif counts[(t.name, p.partition_index)] > 1:
                     pr.error_code = int(ErrorCode.INVALID_REQUEST)
                 else:

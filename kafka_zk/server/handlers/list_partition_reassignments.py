@@ -12,14 +12,15 @@ from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.controller.controller import NotControllerError
 from kafka_zk.protocol.messages.reassignments import ListPartitionReassignmentsResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 46
+API_KEY = ApiKey.LIST_PARTITION_REASSIGNMENTS
 VERSIONS = (0, 0)
 
 R = ListPartitionReassignmentsResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     wanted = None
     if req.topics is not None:
         wanted = [TopicPartition(t.name, p) for t in req.topics for p in t.partition_indexes]

@@ -20,16 +20,17 @@ from kafka_zk.common.logging import get_logger
 from kafka_zk.common.topic_names import is_internal, validate_topic_name
 from kafka_zk.protocol.messages.metadata import MetadataResponse
 from kafka_zk.protocol.schema import ZERO_UUID
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
 log = get_logger(__name__)
 
-API_KEY = 3
+API_KEY = ApiKey.METADATA
 VERSIONS = (0, 11)
 
 R = MetadataResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     cache = broker.metadata_cache
     all_topics = req.topics is None or (ctx.api_version == 0 and not req.topics)
     if not all_topics and any(t.name is None or t.topic_id != ZERO_UUID for t in req.topics):
@@ -69,7 +70,7 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     )
 
 
-def _invalid_request(req: Any) -> Any:
+def _invalid_request(req: Request) -> Response:
     """Kafka 2.8's answer to topic ids in a request: INVALID_REQUEST for each listed topic, no brokers."""
     return R(
         throttle_time_ms=0,
@@ -86,7 +87,7 @@ def _invalid_request(req: Any) -> Any:
     )
 
 
-def _topic(broker: Any, name: str, listener: str) -> Any:
+def _topic(broker: BrokerServices, name: str, listener: str) -> Any:
     cache = broker.metadata_cache
     partitions = []
     for pid, info in sorted(cache.partitions(name).items()):

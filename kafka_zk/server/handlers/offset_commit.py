@@ -19,14 +19,15 @@ from kafka_zk.common.errors import ErrorCode
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.group_offsets import OffsetCommitResponse
 from kafka_zk.server.group_wiring import coordinator_of, known_partitions, zk_offset_store
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 8
+API_KEY = ApiKey.OFFSET_COMMIT
 VERSIONS = (0, 3)
 
 R = OffsetCommitResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     requested: dict[TopicPartition, tuple[int, str | None]] = {}
     for topic in req.topics:
         for p in topic.partitions:
@@ -42,7 +43,7 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     return R(throttle_time_ms=0, topics=[R.OffsetCommitResponseTopic(name=t, partitions=ps) for t, ps in by_topic.items()])
 
 
-async def _store(broker: Any, version: int, req: Any, offsets: dict[TopicPartition, tuple[int, str | None]]) -> dict[TopicPartition, ErrorCode]:
+async def _store(broker: BrokerServices, version: int, req: Any, offsets: dict[TopicPartition, tuple[int, str | None]]) -> dict[TopicPartition, ErrorCode]:
     if version == 0:
         if not req.group_id:
             return {tp: ErrorCode.INVALID_GROUP_ID for tp in offsets}

@@ -20,14 +20,15 @@ from kafka_zk.common.tp import TopicPartition
 from kafka_zk.coordinator.results import INVALID_OFFSET, OffsetFetchEntry
 from kafka_zk.protocol.messages.group_offsets import OffsetFetchResponse
 from kafka_zk.server.group_wiring import coordinator_of, known_partitions, zk_offset_store
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 9
+API_KEY = ApiKey.OFFSET_FETCH
 VERSIONS = (0, 3)
 
 R = OffsetFetchResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     version = ctx.api_version
     requested = None if req.topics is None else [TopicPartition(t.name, p) for t in req.topics for p in t.partition_indexes]
     if version == 0:
@@ -46,7 +47,7 @@ async def handle(broker: Any, ctx: Any, req: Any) -> Any:
     return _response(entries)
 
 
-async def _fetch_from_zookeeper(broker: Any, group_id: str, requested: list[TopicPartition]) -> dict[TopicPartition, OffsetFetchEntry]:
+async def _fetch_from_zookeeper(broker: BrokerServices, group_id: str, requested: list[TopicPartition]) -> dict[TopicPartition, OffsetFetchEntry]:
     if not group_id:
         return {tp: OffsetFetchEntry(INVALID_OFFSET, "", ErrorCode.INVALID_GROUP_ID) for tp in requested}
     known, _ = known_partitions(broker, requested)
@@ -59,7 +60,7 @@ async def _fetch_from_zookeeper(broker: Any, group_id: str, requested: list[Topi
     return out
 
 
-def _response(entries: dict[TopicPartition, OffsetFetchEntry], error: ErrorCode = ErrorCode.NONE) -> Any:
+def _response(entries: dict[TopicPartition, OffsetFetchEntry], error: ErrorCode = ErrorCode.NONE) -> Response:
     by_topic: dict[str, list[Any]] = {}
     for tp, e in entries.items():
         by_topic.setdefault(tp.topic, []).append(

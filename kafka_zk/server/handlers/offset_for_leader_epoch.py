@@ -3,19 +3,18 @@ before it fetches (KIP-101/279 truncation), answered from the leader-epoch cache
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka_zk.common.errors import KafkaError
 from kafka_zk.common.tp import TopicPartition
 from kafka_zk.protocol.messages.leader_epoch import OffsetForLeaderEpochResponse
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 23
+API_KEY = ApiKey.OFFSET_FOR_LEADER_EPOCH
 VERSIONS = (0, 3)
 
 R = OffsetForLeaderEpochResponse
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response:
     rm = broker.replica_manager
     topics = []
     for t in req.topics:

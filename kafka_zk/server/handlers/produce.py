@@ -19,8 +19,9 @@ from kafka_zk.protocol.messages.produce import ProduceResponse
 from kafka_zk.record.batch import COMPRESSION_MASK, MAGIC_V2
 from kafka_zk.record.compression import CompressionType
 from kafka_zk.record.legacy import decode_message_set, message_set_magic, up_convert
+from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
-API_KEY = 0
+API_KEY = ApiKey.PRODUCE
 VERSIONS = (0, 9)
 #: The last version whose records may be a legacy (magic 0/1) message set.
 LEGACY_MAX_VERSION = 2
@@ -35,7 +36,7 @@ def _is_zstd(records: memoryview) -> bool:
     return len(records) > 22 and records[16] == MAGIC_V2 and records[22] & COMPRESSION_MASK == CompressionType.ZSTD
 
 
-async def handle(broker: Any, ctx: Any, req: Any) -> Any:
+async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> Response | None:
     entries: dict[TopicPartition, memoryview] = {}
     invalid: dict[TopicPartition, ErrorCode] = {}
     for topic in req.topic_data:
