@@ -51,7 +51,7 @@ LOG_CONFIG_DEF = ConfigDef(
         ConfigKey("message.timestamp.type", "string", "CreateTime", "CreateTime or LogAppendTime", one_of("CreateTime", "LogAppendTime")),
         ConfigKey("message.timestamp.difference.max.ms", "long", LONG_MAX, "Largest CreateTime skew accepted", in_range(0)),
         ConfigKey("message.format.version", "string", "2.8-IV1", "Message format (only v2 batches are stored)"),
-        ConfigKey("message.downconversion.enable", "bool", True, "Down-convert for old fetchers (never needed: Fetch v4+)"),
+        ConfigKey("message.downconversion.enable", "bool", True, "Down-convert for Fetch v0-v3 consumers (false: UNSUPPORTED_VERSION)"),
         ConfigKey("min.insync.replicas", "int", 1, "ISR size required for acks=all", in_range(1)),
         ConfigKey("unclean.leader.election.enable", "bool", False, "Allow out-of-sync replicas to become leader"),
         ConfigKey("leader.replication.throttled.replicas", "list", [], "Throttled leader replicas"),

@@ -201,7 +201,7 @@ def test_open_fails_clearly_when_nobody_listens_or_the_broker_hangs_up() -> None
 
 def test_incompatible_or_unadvertised_api_is_refused_before_sending() -> None:
     async def scenario() -> None:
-        async with LoopbackBroker({18: (0, 3), 0: (9, 11)}) as broker:
+        async with LoopbackBroker({18: (0, 3), 0: (10, 11)}) as broker:
             async with await broker.connect() as conn:
                 with pytest.raises(IncompatibleBrokerVersion, match="Produce"):
                     await conn.request(ApiKey.PRODUCE, ProduceRequest())

@@ -64,7 +64,7 @@ def test_unknown_keys_and_versions_raise_unsupported_version() -> None:
         decode_request(ApiKey.DESCRIBE_ACLS, 0, b"")
     assert info.value.api_key == ApiKey.DESCRIBE_ACLS and "DescribeAcls" in str(info.value)
     with pytest.raises(UnsupportedVersionError):
-        encode_response(ApiKey.PRODUCE, 9, None)
+        encode_response(ApiKey.PRODUCE, 10, None)
     frame = RequestHeader(ApiKey.FETCH, 99, 5, "c").encode(1) + b"junk"
     with pytest.raises(UnsupportedVersionError) as info2:
         decode_request_frame(frame)

@@ -3,7 +3,7 @@
 Version notes: v0 answers with a list of ``old_style_offsets`` (up to ``max_num_offsets``); v1 switches to a
 single ``timestamp``/``offset`` pair; v2 adds ``isolation_level`` (latest = last stable offset under
 read_committed) and ``throttle_time_ms``; v4 adds ``current_leader_epoch`` / ``leader_epoch`` (KIP-320); v5
-is v4 with a new error for out-of-date epochs.
+is v4 with a new error for out-of-date epochs; v6 is v5 in the flexible encoding.
 
 ``replica_id`` defaults to -1 (a consumer), which is what every client sends; Kafka's own default is 0.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 from kafka_zk.protocol.schema import INT8, INT16, INT32, INT64, STRING, Array, Field, Message, Struct
 
 API_KEY = 2
-VERSIONS = (0, 5)
-FLEXIBLE = None
+VERSIONS = (0, 6)
+FLEXIBLE = (6, None)
 
 #: Special timestamps of the request.
 LATEST_TIMESTAMP = -1

@@ -3,7 +3,8 @@
 Version notes: v1 adds ``throttle_time_ms`` (after the topic array); v2 ``log_append_time_ms``; v3
 ``transactional_id`` and, from then on, only magic-2 record batches, exactly one per partition; v5
 ``log_start_offset``; v7 allows zstd; v8 adds per-partition ``record_errors`` and ``error_message`` (KIP-467)
-— fields that exist at a version are always written, so a v8 response carries both even when empty/null.
+— fields that exist at a version are always written, so a v8 response carries both even when empty/null; v9
+is v8 in the flexible encoding (KIP-482).
 
 With ``acks == 0`` the broker sends no response at all; clients do not wait for one.
 """
@@ -13,8 +14,8 @@ from __future__ import annotations
 from kafka_zk.protocol.schema import ALL, INT16, INT32, INT64, RECORDS, STRING, Array, Field, Message, Struct
 
 API_KEY = 0
-VERSIONS = (0, 8)
-FLEXIBLE = None
+VERSIONS = (0, 9)
+FLEXIBLE = (9, None)
 
 PRODUCE_REQUEST = Message("ProduceRequest", API_KEY, VERSIONS, FLEXIBLE, [
     Field("transactional_id", STRING, (3, None), nullable=(3, None), default=None),
