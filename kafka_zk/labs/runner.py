@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from kafka_zk.labs import failover_labs, placement_lab, replication_labs
+from kafka_zk.labs import failover_labs, group_labs, placement_lab, replication_labs
 from kafka_zk.labs.context import CheckFailed, LabContext
 from kafka_zk.labs.lab import Lab
 from kafka_zk.labs.narration import Line, Narrator
@@ -44,7 +44,7 @@ class UnknownLab(LookupError):
 
 def catalogue() -> dict[str, Lab]:
     """Every lab, by name, in the order ``kafka-zk lab list`` shows them."""
-    labs = [*replication_labs.LABS, *failover_labs.LABS, *placement_lab.LABS]
+    labs = [*replication_labs.LABS, *failover_labs.LABS, *group_labs.LABS, *placement_lab.LABS]
     return {lab.name: lab for lab in labs}
 
 

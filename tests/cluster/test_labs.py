@@ -20,6 +20,7 @@ STORY = {
     "controller-failover": [("znode", "/controller (deleted)"), ("znode", "/controller_epoch = {epoch=2}")],
     "leader-failover": [("znode", "leader_epoch=1"), ("event", "partition.leader_elected")],
     "zk-session-expiry": [("znode", "(deleted)"), ("event", "broker.joined")],
+    "rebalance": [("state", "generation"), ("event", "group."), ("check", "exactly one new generation")],
     "placement": [("note", "modulo: p0: [0,1,2]"), ("note", "kafka:")],
 }
 
