@@ -128,6 +128,7 @@ API: dict[ApiKey, tuple[Message, Message]] = {
         m.LIST_PARTITION_REASSIGNMENTS_REQUEST,
         m.LIST_PARTITION_REASSIGNMENTS_RESPONSE,
     ),
+    ApiKey.OFFSET_DELETE: (m.OFFSET_DELETE_REQUEST, m.OFFSET_DELETE_RESPONSE),
 }
 
 for _key, (_req, _resp) in API.items():

@@ -42,6 +42,7 @@ HANDLER_MODULES = (
     "incremental_alter_configs",
     "alter_partition_reassignments",
     "list_partition_reassignments",
+    "offset_delete",
 )
 
 
