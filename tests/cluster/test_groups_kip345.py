@@ -366,7 +366,7 @@ def test_cli_delete_offsets(shared_cluster: Any, capsys: pytest.CaptureFixture[s
         wait_until(lambda: len(member.assignment()) == 2, timeout=60, interval=0.1)
         rc, out = groups_cli("--delete-offsets", "--group", group, "--topic", reading, "--topic", f"{stopped}:0")
         assert rc == 1
-        lines = [line.split(None, 2) for line in out.splitlines() if line.strip()]
+        lines = [line.strip().split(None, 2) for line in out.splitlines() if line.strip()]
         assert lines[0] == ["Error:", "Encounter", "some partition level error, see the follow-up details:"]
         assert lines[1] == ["TOPIC", "PARTITION", "STATUS"]
         rows = {(r[0], r[1]): r[2].strip() for r in lines[2:]}
