@@ -3,8 +3,8 @@
 This is Kafka 2.x's ``GroupCoordinator`` on one asyncio loop. Server handlers call its methods with plain
 arguments and copy the plain results into responses; the coordinator never sees a protocol struct.
 
-Rebalance protocol (JoinGroup v0–v2, SyncGroup/Heartbeat/LeaveGroup v0–v1, i.e. no static membership and
-no MEMBER_ID_REQUIRED round trip):
+Rebalance protocol (Kafka 2.8's; static membership, MEMBER_ID_REQUIRED and batch leave are described after
+the steps):
 
 1. A JoinGroup from a new member (empty member id) gets an id ``<client_id>-<uuid>`` and moves the group to
    PreparingRebalance; JoinGroup from a known member whose metadata changed, or from the leader, does too.
@@ -23,6 +23,14 @@ no MEMBER_ID_REQUIRED round trip):
    rebalances; LeaveGroup does the same at once. A JoinGroup or SyncGroup in flight counts as liveness
    (Kafka 2.4+), a new member's first JoinGroup waits at most 5 minutes.
 
+Kafka 2.3+ additions: a JoinGroup v4+ from a new member without an instance id only hands out its id
+(MEMBER_ID_REQUIRED, KIP-394; the member is *pending* until its second JoinGroup, and forgotten after its
+session timeout). A static member (``group.instance.id``, KIP-345) that rejoins with an empty member id takes
+over its old entry under a new id — without a rebalance in a Stable group — and the old id is fenced
+(FENCED_INSTANCE_ID on every later request naming the instance id with it). LeaveGroup v3+ removes a batch
+of members, by member id or instance id. OffsetDelete (KIP-496) removes offsets of topics a group no longer
+subscribes to.
+
 Heartbeat answers REBALANCE_IN_PROGRESS while the group is PreparingRebalance (still counting as liveness)
 and NONE in CompletingRebalance (Kafka 2.5+, which stopped the spurious rejoin a 27 there caused).
 
@@ -31,7 +39,8 @@ describe and delete), COORDINATOR_NOT_AVAILABLE (not started, or a group being t
 COORDINATOR_LOAD_IN_PROGRESS (its offsets partition is loading; Heartbeat answers NONE and SyncGroup
 REBALANCE_IN_PROGRESS instead, as Kafka does for old clients), NOT_COORDINATOR (we do not lead its
 partition), then INVALID_SESSION_TIMEOUT, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
-INCONSISTENT_GROUP_PROTOCOL, REBALANCE_IN_PROGRESS, GROUP_MAX_SIZE_REACHED per operation.
+INCONSISTENT_GROUP_PROTOCOL, REBALANCE_IN_PROGRESS, GROUP_MAX_SIZE_REACHED per operation (FENCED_INSTANCE_ID
+before UNKNOWN_MEMBER_ID).
 
 Time: all timing goes through an injected :class:`~kafka_zk.common.clock.Clock` and
 :class:`~kafka_zk.coordinator.timers.Timers`; tests drive both with a ManualClock.
@@ -39,7 +48,8 @@ Time: all timing goes through an injected :class:`~kafka_zk.common.clock.Clock` 
 Events (on the optional EventBus): ``group.state`` (group, from, to, generation), ``group.member_joined``
 (group, member_id, client_id, client_host), ``group.member_removed`` (group, member_id, reason:
 leave_group | session_timeout | join_timeout | rebalance_timeout), ``group.rebalance_completed`` (group,
-generation, protocol, leader, members).
+generation, protocol, leader, members), ``group.static_member_replaced`` (group, group_instance_id,
+old_member_id, member_id), ``group.offsets_deleted`` (group, partitions).
 """
 
 from __future__ import annotations
