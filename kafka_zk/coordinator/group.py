@@ -28,6 +28,11 @@ order; we break it by which candidate received its first vote earliest (member j
 and any tie-break is a legal Kafka outcome. So librdkafka/kafka-python (range, roundrobin) plus aiokafka
 (roundrobin) end on roundrobin: it is the only common protocol.
 
+Static members (KIP-345) carry a ``group_instance_id``; the group maps each instance id to the member id
+holding it, and a request naming an instance id with another member id is fenced
+(:meth:`GroupMetadata.is_static_member_fenced`). Members handed an id by MEMBER_ID_REQUIRED (KIP-394) are
+*pending* until they rejoin with it; a join phase waits for them too.
+
 The group also caches its committed offsets (with the append order of the record that wrote each, so a
 late-completing older write never overwrites a newer one) and the commits still being replicated
 (``pending``); KIP-211 expiry rules live in :meth:`GroupMetadata.remove_expired_offsets`.
