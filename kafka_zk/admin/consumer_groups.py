@@ -17,6 +17,11 @@ Kafka's ``kafka-consumer-groups.sh`` over the Kafka protocol (no ZooKeeper neede
   [log start, log end], as Kafka does — prints them, and with ``--execute`` commits them (OffsetCommit as a
   consumer without group management). Only an inactive group (Empty, or unknown) can be reset.
 * ``--delete --group G [--group G2 ...]`` deletes empty groups and their offsets (DeleteGroups).
+* ``--delete-offsets --group G --topic T[:P,P...] [--topic ...]`` deletes G's committed offsets of those
+  partitions (OffsetDelete, KIP-496; a topic without partitions means all of them) and prints Kafka's
+  ``TOPIC PARTITION STATUS`` table. A group with members keeps the offsets of topics it still subscribes to
+  (``Error: The consumer group is actively subscribed to the topic.``); a topic that does not exist is listed
+  with partition "Not Provided".
 
 Exit codes: 0 done, 1 the cluster refused or could not be reached, 2 bad arguments.
 """
@@ -41,6 +46,7 @@ from kafka_zk.protocol.apis import ApiKey
 from kafka_zk.protocol.messages import (
     DeleteGroupsRequest,
     DescribeGroupsRequest,
+    OffsetDeleteRequest,
     FindCoordinatorRequest,
     ListGroupsRequest,
     ListOffsetsRequest,
@@ -385,6 +391,20 @@ class GroupAdmin:
                 await self._backoff(f"deleting group '{group}'", code)
         return out
 
+    async def delete_offsets(self, group: str, tps: Iterable[TopicPartition]) -> tuple[ErrorCode, dict[TopicPartition, ErrorCode]]:
+        topics: dict[str, list[Any]] = {}
+        for tp in sorted(tps):
+            topics.setdefault(tp.topic, []).append(OffsetDeleteRequest.OffsetDeleteRequestPartition(partition_index=tp.partition))
+        req = OffsetDeleteRequest(group_id=group, topics=[
+            OffsetDeleteRequest.OffsetDeleteRequestTopic(name=t, partitions=ps) for t, ps in topics.items()])
+        while True:
+            _, conn = await self.coordinator(group)
+            resp = await conn.request(ApiKey.OFFSET_DELETE, req)
+            code = ErrorCode(resp.error_code)
+            if code not in RETRIABLE:
+                return code, {TopicPartition(t.name, p.partition_index): ErrorCode(p.error_code) for t in resp.topics for p in t.partitions}
+            await self._backoff(f"deleting offsets of group '{group}'", code)
+
 
 # ============================================================================================ the command
 
@@ -401,6 +421,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     action.add_argument("--describe", action="store_true", help="describe a group (offsets and lag by default)")
     action.add_argument("--reset-offsets", action="store_true", help="reset the committed offsets of an inactive group")
     action.add_argument("--delete", action="store_true", help="delete empty groups and their offsets")
+    action.add_argument("--delete-offsets", action="store_true",
+                        help="delete a group's committed offsets of the --topic partitions (KIP-496)")
     p.add_argument("--group", action="append", default=[], metavar="GROUP", help="the group (repeat for --delete)")
     view = p.add_mutually_exclusive_group()
     view.add_argument("--offsets", action="store_true", help="--describe: offsets and lag (the default)")
@@ -408,7 +430,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     view.add_argument("--state", action="store_true", help="--describe: the group state")
     scope = p.add_mutually_exclusive_group()
     scope.add_argument("--all-topics", action="store_true", help="--reset-offsets: every topic the group has offsets for")
-    scope.add_argument("--topic", action="append", metavar="TOPIC[:P,P]", help="--reset-offsets: a topic, optionally some partitions")
+    scope.add_argument("--topic", action="append", metavar="TOPIC[:P,P]", help="--reset-offsets, --delete-offsets: a topic, optionally some partitions")
     to = p.add_mutually_exclusive_group()
     to.add_argument("--to-earliest", action="store_true", help="reset to the log start offset")
     to.add_argument("--to-latest", action="store_true", help="reset to the log end offset")
@@ -456,16 +478,23 @@ def _run_zookeeper(args: argparse.Namespace) -> int:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    if (args.describe or args.reset_offsets or args.delete) and not args.group:
-        raise UsageError("--group is required with --describe, --reset-offsets and --delete")
-    if (args.describe or args.reset_offsets) and len(args.group) > 1:
-        raise UsageError("give one --group with --describe and --reset-offsets")
+    if (args.describe or args.reset_offsets or args.delete or args.delete_offsets) and not args.group:
+        raise UsageError("--group is required with --describe, --reset-offsets, --delete and --delete-offsets")
+    if (args.describe or args.reset_offsets or args.delete_offsets) and len(args.group) > 1:
+        raise UsageError("give one --group with --describe, --reset-offsets and --delete-offsets")
+    if args.delete_offsets:
+        if not args.topic:
+            raise UsageError("--delete-offsets needs at least one --topic TOPIC[:P,P]")
+        if args.execute or args.all_topics or args.to_earliest or args.to_latest or args.to_offset is not None or args.shift_by is not None:
+            raise UsageError("--delete-offsets takes only --group and --topic TOPIC[:P,P]")
+        for spec in args.topic:
+            _parse_topic_spec(spec)
     if args.reset_offsets:
         if not (args.all_topics or args.topic):
             raise UsageError("--reset-offsets needs a scope: --all-topics or --topic TOPIC[:P,P]")
         if not (args.to_earliest or args.to_latest or args.to_offset is not None or args.shift_by is not None):
             raise UsageError("--reset-offsets needs one of --to-earliest, --to-latest, --to-offset N, --shift-by N")
-    elif args.execute or args.all_topics or args.topic or args.to_earliest or args.to_latest or args.to_offset is not None or args.shift_by is not None:
+    elif not args.delete_offsets and (args.execute or args.all_topics or args.topic or args.to_earliest or args.to_latest or args.to_offset is not None or args.shift_by is not None):
         raise UsageError("--execute, --all-topics, --topic and --to-*/--shift-by only go with --reset-offsets")
     if (args.members or args.state or args.offsets) and not args.describe:
         raise UsageError("--offsets, --members and --state only go with --describe")
@@ -479,6 +508,8 @@ async def _main(args: argparse.Namespace, bootstrap: list[tuple[str, int]]) -> i
             return 0
         if args.delete:
             return _report_deletes(await admin.delete(args.group))
+        if args.delete_offsets:
+            return await _delete_offsets(admin, args)
         if args.describe:
             return await _describe(admin, args)
         return await _reset(admin, args)
@@ -569,6 +600,74 @@ async def _reset(admin: GroupAdmin, args: argparse.Namespace) -> int:
     rows = [[group, tp.topic, str(tp.partition), str(off)] for tp, off in sorted(plan.items())]
     print("\n" + render_table(RESET_HEADER, rows))
     return 0
+
+
+def _parse_topic_spec(spec: str) -> tuple[str, list[int] | None]:
+    """``T`` (every partition) or ``T:0,1``; a UsageError names the right form."""
+    topic, _, parts = spec.partition(":")
+    if not topic:
+        raise UsageError(f"--topic {spec}: give a topic name, e.g. orders or orders:0,1")
+    if not parts:
+        return topic, None
+    try:
+        return topic, [int(x) for x in parts.split(",") if x]
+    except ValueError:
+        raise UsageError(f"--topic {spec}: partitions must be integers, e.g. {topic}:0,1") from None
+
+
+#: Kafka's ``Errors.message()`` of what OffsetDelete answers per partition.
+PARTITION_ERROR_MESSAGES = {
+    ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC: "The consumer group is actively subscribed to the topic.",
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: "This server does not host this topic-partition.",
+}
+
+#: Kafka 2.8 ``ConsumerGroupCommand.deleteOffsets``'s line per top-level error ({g} = the group).
+DELETE_OFFSETS_GROUP_ERRORS = {
+    ErrorCode.INVALID_GROUP_ID: "'{g}' is not valid.",
+    ErrorCode.GROUP_ID_NOT_FOUND: "'{g}' does not exist.",
+    ErrorCode.NON_EMPTY_GROUP: "Deleting offsets of a consumer group '{g}' is forbidden if the group is not empty.",
+}
+
+
+def delete_offsets_report(group: str, topics: Sequence[str], error: ErrorCode, results: Mapping[TopicPartition, ErrorCode]) -> str:
+    """What ``kafka-consumer-groups.sh --delete-offsets`` prints (a partition -1 is "Not Provided")."""
+    lines = []
+    if error is ErrorCode.NONE and all(c is ErrorCode.NONE for c in results.values()):
+        lines.append(f"Request succeed for deleting offsets with topic {', '.join(topics)} group {group}")
+    elif error in DELETE_OFFSETS_GROUP_ERRORS:
+        lines.append("\nError: " + DELETE_OFFSETS_GROUP_ERRORS[error].format(g=group))
+    elif error is ErrorCode.NONE:
+        lines.append("\nError: Encounter some partition level error, see the follow-up details:")
+    else:
+        lines.append(f"\nError: Encounter some unknown error: {error.name}")
+    lines.append("\n%-30s %-15s %-15s" % ("TOPIC", "PARTITION", "STATUS"))
+    for tp, code in sorted(results.items(), key=lambda kv: kv[0].topic + str(kv[0].partition)):
+        status = "Successful" if code is ErrorCode.NONE else f"Error: {PARTITION_ERROR_MESSAGES.get(code, code.name)}"
+        lines.append("%-30s %-15s %-15s" % (tp.topic, tp.partition if tp.partition >= 0 else "Not Provided", status))
+    return "\n".join(lines)
+
+
+async def _delete_offsets(admin: GroupAdmin, args: argparse.Namespace) -> int:
+    group = args.group[0]
+    await admin.refresh_metadata()
+    wanted: set[TopicPartition] = set()
+    results: dict[TopicPartition, ErrorCode] = {}
+    topics: list[str] = []
+    for spec in args.topic:
+        topic, parts = _parse_topic_spec(spec)
+        topics.append(topic)
+        if topic not in admin.topics:
+            results[TopicPartition(topic, -1)] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            continue
+        wanted.update(TopicPartition(topic, p) for p in (admin.topics[topic] if parts is None else parts))
+    error = ErrorCode.NONE
+    if wanted or not results:
+        error, answered = await admin.delete_offsets(group, wanted)
+        results.update(answered)
+    if error is not ErrorCode.NONE:
+        results = {}
+    print(delete_offsets_report(group, topics, error, results))
+    return 0 if error is ErrorCode.NONE and all(c is ErrorCode.NONE for c in results.values()) else 1
 
 
 def _report_deletes(results: Mapping[str, ErrorCode]) -> int:

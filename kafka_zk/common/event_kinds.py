@@ -47,6 +47,8 @@ GROUP_STATE = "group.state"
 GROUP_MEMBER_JOINED = "group.member_joined"
 GROUP_MEMBER_REMOVED = "group.member_removed"
 GROUP_REBALANCE_COMPLETED = "group.rebalance_completed"
+GROUP_STATIC_MEMBER_REPLACED = "group.static_member_replaced"
+GROUP_OFFSETS_DELETED = "group.offsets_deleted"
 
 # ---- broker lifecycle ----------------------------------------------------------------------------
 BROKER_STARTED = "broker.started"

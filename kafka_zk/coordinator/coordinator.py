@@ -3,8 +3,8 @@
 This is Kafka 2.x's ``GroupCoordinator`` on one asyncio loop. Server handlers call its methods with plain
 arguments and copy the plain results into responses; the coordinator never sees a protocol struct.
 
-Rebalance protocol (JoinGroup v0–v2, SyncGroup/Heartbeat/LeaveGroup v0–v1, i.e. no static membership and
-no MEMBER_ID_REQUIRED round trip):
+Rebalance protocol (Kafka 2.8's; static membership, MEMBER_ID_REQUIRED and batch leave are described after
+the steps):
 
 1. A JoinGroup from a new member (empty member id) gets an id ``<client_id>-<uuid>`` and moves the group to
    PreparingRebalance; JoinGroup from a known member whose metadata changed, or from the leader, does too.
@@ -23,6 +23,14 @@ no MEMBER_ID_REQUIRED round trip):
    rebalances; LeaveGroup does the same at once. A JoinGroup or SyncGroup in flight counts as liveness
    (Kafka 2.4+), a new member's first JoinGroup waits at most 5 minutes.
 
+Kafka 2.3+ additions: a JoinGroup v4+ from a new member without an instance id only hands out its id
+(MEMBER_ID_REQUIRED, KIP-394; the member is *pending* until its second JoinGroup, and forgotten after its
+session timeout). A static member (``group.instance.id``, KIP-345) that rejoins with an empty member id takes
+over its old entry under a new id — without a rebalance in a Stable group — and the old id is fenced
+(FENCED_INSTANCE_ID on every later request naming the instance id with it). LeaveGroup v3+ removes a batch
+of members, by member id or instance id. OffsetDelete (KIP-496) removes offsets of topics a group no longer
+subscribes to.
+
 Heartbeat answers REBALANCE_IN_PROGRESS while the group is PreparingRebalance (still counting as liveness)
 and NONE in CompletingRebalance (Kafka 2.5+, which stopped the spurious rejoin a 27 there caused).
 
@@ -31,7 +39,8 @@ describe and delete), COORDINATOR_NOT_AVAILABLE (not started, or a group being t
 COORDINATOR_LOAD_IN_PROGRESS (its offsets partition is loading; Heartbeat answers NONE and SyncGroup
 REBALANCE_IN_PROGRESS instead, as Kafka does for old clients), NOT_COORDINATOR (we do not lead its
 partition), then INVALID_SESSION_TIMEOUT, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
-INCONSISTENT_GROUP_PROTOCOL, REBALANCE_IN_PROGRESS, GROUP_MAX_SIZE_REACHED per operation.
+INCONSISTENT_GROUP_PROTOCOL, REBALANCE_IN_PROGRESS, GROUP_MAX_SIZE_REACHED per operation (FENCED_INSTANCE_ID
+before UNKNOWN_MEMBER_ID).
 
 Time: all timing goes through an injected :class:`~kafka_zk.common.clock.Clock` and
 :class:`~kafka_zk.coordinator.timers.Timers`; tests drive both with a ManualClock.
@@ -39,7 +48,8 @@ Time: all timing goes through an injected :class:`~kafka_zk.common.clock.Clock` 
 Events (on the optional EventBus): ``group.state`` (group, from, to, generation), ``group.member_joined``
 (group, member_id, client_id, client_host), ``group.member_removed`` (group, member_id, reason:
 leave_group | session_timeout | join_timeout | rebalance_timeout), ``group.rebalance_completed`` (group,
-generation, protocol, leader, members).
+generation, protocol, leader, members), ``group.static_member_replaced`` (group, group_instance_id,
+old_member_id, member_id), ``group.offsets_deleted`` (group, partitions).
 """
 
 from __future__ import annotations
@@ -58,11 +68,12 @@ from kafka_zk.coordinator.config import GroupCoordinatorConfig
 from kafka_zk.coordinator.group import GroupMetadata, GroupState, MemberMetadata, OffsetAndMetadata
 from kafka_zk.coordinator.log_port import OffsetsLog
 from kafka_zk.coordinator.metadata_manager import GroupMetadataManager
-from kafka_zk.coordinator.offsets_codec import CONSUMER_PROTOCOL_TYPE, EMPTY_CONSUMER_ASSIGNMENT
+from kafka_zk.coordinator.offsets_codec import CONSUMER_PROTOCOL_TYPE, EMPTY_CONSUMER_ASSIGNMENT, NO_LEADER_EPOCH
 from kafka_zk.coordinator.results import (
     UNKNOWN_MEMBER_ID,
     GroupSummary,
     JoinResult,
+    LeaveResult,
     ListGroupsResult,
     OffsetFetchEntry,
     SyncResult,
@@ -86,6 +97,7 @@ class _Api(enum.Enum):
     OFFSET_FETCH = "OffsetFetch"
     DESCRIBE_GROUPS = "DescribeGroups"
     DELETE_GROUPS = "DeleteGroups"
+    OFFSET_DELETE = "OffsetDelete"
 
 
 # Offset commit/fetch accept the empty group id for old standalone consumers; describe/delete so that an
@@ -133,6 +145,7 @@ class GroupCoordinator:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._load_tasks: dict[int, asyncio.Task[None]] = {}
         self._retention_timer: TimerHandle | None = None
+        self._pending_timers: dict[tuple[str, str], TimerHandle] = {}
 
     # ================================================================================== lifecycle
 
@@ -237,11 +250,16 @@ class GroupCoordinator:
         rebalance_timeout_ms: int,
         protocol_type: str,
         protocols: list[tuple[str, bytes]],
+        group_instance_id: str | None = None,
+        require_known_member_id: bool = False,
     ) -> JoinResult:
         """JoinGroup; completes when the join phase completes (or at once with an error).
 
         ``member_id`` is "" for a new member. For JoinGroup v0 pass ``rebalance_timeout_ms =
-        session_timeout_ms`` (v0 has no rebalance timeout).
+        session_timeout_ms`` (v0 has no rebalance timeout). ``group_instance_id`` makes the member static
+        (JoinGroup v5+, KIP-345); ``require_known_member_id`` (JoinGroup v4+ without an instance id, KIP-394)
+        answers a new member MEMBER_ID_REQUIRED with its id instead of adding it, so that a client whose
+        first JoinGroup timed out does not leave a ghost member behind.
         """
         error = self._validate_group_status(group_id, _Api.JOIN_GROUP)
         if error is not None:
@@ -265,9 +283,15 @@ class GroupCoordinator:
                 self._remove_member_and_update_group(group, group.get(member_id), "group_max_size")
             respond(JoinResult.failed(ErrorCode.GROUP_MAX_SIZE_REACHED))
         elif is_unknown:
-            self._do_unknown_join(group, client_id, client_host, session_timeout_ms, rebalance_timeout_ms, protocol_type, protocols, respond)
+            self._do_unknown_join(
+                group, client_id, client_host, session_timeout_ms, rebalance_timeout_ms, protocol_type, protocols, respond,
+                group_instance_id, require_known_member_id,
+            )
         else:
-            self._do_join(group, member_id, session_timeout_ms, rebalance_timeout_ms, protocol_type, protocols, respond)
+            self._do_join(
+                group, member_id, session_timeout_ms, rebalance_timeout_ms, protocol_type, protocols, respond,
+                group_instance_id, client_id, client_host,
+            )
         if group.is_(State.PREPARING_REBALANCE):
             self._try_complete_join(group)
         return await future
@@ -290,6 +314,8 @@ class GroupCoordinator:
         protocol_type: str,
         protocols: list[tuple[str, bytes]],
         respond: Callable[[JoinResult], None],
+        group_instance_id: str | None = None,
+        require_known_member_id: bool = False,
     ) -> None:
         if group.is_(State.DEAD):
             # The group was just unloaded or deleted: let the member find the coordinator again and rejoin.
@@ -297,17 +323,95 @@ class GroupCoordinator:
         elif not group.supports_protocols(protocol_type, [name for name, _ in protocols]):
             respond(JoinResult.failed(ErrorCode.INCONSISTENT_GROUP_PROTOCOL))
         else:
-            member = MemberMetadata(
-                group.generate_member_id(client_id),
-                group.group_id,
-                client_id,
-                client_host,
-                rebalance_timeout_ms,
-                session_timeout_ms,
-                protocol_type,
-                protocols,
-            )
-            self._add_member_and_rebalance(group, member, respond)
+            new_member_id = group.generate_member_id(client_id, group_instance_id)
+            if group_instance_id is not None and group.has_static_member(group_instance_id):
+                self._update_static_member_and_rebalance(
+                    group, new_member_id, group_instance_id, protocols, respond, rebalance_timeout_ms, session_timeout_ms
+                )
+            elif require_known_member_id and group_instance_id is None:
+                group.add_pending_member(new_member_id)
+                self._schedule_pending_expiration(group, new_member_id, session_timeout_ms)
+                log.debug("new member must rejoin with its id", group=group.group_id, member=new_member_id)
+                respond(JoinResult.failed(ErrorCode.MEMBER_ID_REQUIRED, new_member_id))
+            else:
+                member = MemberMetadata(
+                    new_member_id,
+                    group.group_id,
+                    client_id,
+                    client_host,
+                    rebalance_timeout_ms,
+                    session_timeout_ms,
+                    protocol_type,
+                    protocols,
+                    group_instance_id=group_instance_id,
+                )
+                self._add_member_and_rebalance(group, member, respond)
+
+    def _update_static_member_and_rebalance(
+        self,
+        group: GroupMetadata,
+        new_member_id: str,
+        group_instance_id: str,
+        protocols: list[tuple[str, bytes]],
+        respond: Callable[[JoinResult], None],
+        rebalance_timeout_ms: int,
+        session_timeout_ms: int,
+    ) -> None:
+        """A known static member rejoins with an empty member id: it restarted (KIP-345).
+
+        It takes over its old entry under a new member id (the old id is fenced). In a Stable group whose
+        protocol choice does not change this is *not* a rebalance: the new id is persisted, the member gets
+        the current generation with the old leader's id (so it does not assign) and its old assignment on
+        SyncGroup. In CompletingRebalance the leader may have assigned to the old id, so the group rebalances.
+        """
+        old_member_id = group.static_member_id(group_instance_id)
+        assert old_member_id is not None
+        log.info("static member rejoins with a new member id", group=group.group_id, instance=group_instance_id,
+                 old_member=old_member_id, member=new_member_id)
+        current_leader = group.leader_id
+        fenced_join = JoinResult.failed(ErrorCode.FENCED_INSTANCE_ID, old_member_id)
+        member = group.replace_static_member(old_member_id, new_member_id, fenced_join, SyncResult(ErrorCode.FENCED_INSTANCE_ID))
+        self._schedule_heartbeat_expiration(group, member)
+        old_protocols = list(member.supported_protocols)
+        group.update_member(member, protocols, respond, rebalance_timeout_ms, session_timeout_ms)
+        self._emit(kinds.GROUP_STATIC_MEMBER_REPLACED, group=group.group_id, group_instance_id=group_instance_id,
+                   old_member_id=old_member_id, member_id=new_member_id)
+        if group.is_(State.STABLE):
+            if group.select_protocol() == group.protocol_name:
+                self._spawn(
+                    self._store_replaced_static_member(group, member, old_member_id, old_protocols, current_leader),
+                    f"store static member of {group.group_id}",
+                )
+            else:
+                self._maybe_prepare_rebalance(group, f"static member {group_instance_id} changed the group's protocol")
+        elif group.is_(State.COMPLETING_REBALANCE):
+            self._prepare_rebalance(group, f"static member {group_instance_id} rejoined during the sync phase")
+        # PreparingRebalance: the member now counts as rejoined; join_group tries to complete the phase.
+
+    async def _store_replaced_static_member(
+        self, group: GroupMetadata, member: MemberMetadata, old_member_id: str, old_protocols: list[tuple[str, bytes]],
+        leader: str | None,
+    ) -> None:
+        error = await self.manager.store_group(group, {m.member_id: m.assignment for m in group.members})
+        if error is not ErrorCode.NONE:
+            log.warning("failed to persist a static member's new id", group=group.group_id, error=error.name)
+            callback = member.join_callback
+            group.update_member(member, old_protocols, None)  # clears the waiting callback
+            if group.has(member.member_id) and member.group_instance_id is not None:
+                group.replace_static_member(member.member_id, old_member_id, None, None)
+                self._schedule_heartbeat_expiration(group, member)
+            if callback is not None:
+                callback(JoinResult(error=error, generation_id=group.generation_id, protocol_name=group.protocol_name or "",
+                                    leader_id=leader or "", member_id=UNKNOWN_MEMBER_ID, protocol_type=group.protocol_type))
+            return
+        group.maybe_invoke_join_callback(member, JoinResult(
+            error=ErrorCode.NONE,
+            generation_id=group.generation_id,
+            protocol_name=group.protocol_name or "",
+            leader_id=leader or "",
+            member_id=member.member_id,
+            protocol_type=group.protocol_type,
+        ))
 
     def _do_join(
         self,
@@ -318,6 +422,9 @@ class GroupCoordinator:
         protocol_type: str,
         protocols: list[tuple[str, bytes]],
         respond: Callable[[JoinResult], None],
+        group_instance_id: str | None = None,
+        client_id: str = "",
+        client_host: str = "",
     ) -> None:
         if group.is_(State.DEAD):
             respond(JoinResult.failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, member_id))
@@ -325,7 +432,17 @@ class GroupCoordinator:
         if not group.supports_protocols(protocol_type, [name for name, _ in protocols]):
             respond(JoinResult.failed(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id))
             return
-        if not group.has(member_id):
+        if group.is_pending_member(member_id) and group_instance_id is None:
+            # The second JoinGroup of the MEMBER_ID_REQUIRED round trip: now it is a member.
+            self._cancel_pending_expiration(group, member_id)
+            member = MemberMetadata(member_id, group.group_id, client_id, client_host, rebalance_timeout_ms,
+                                    session_timeout_ms, protocol_type, protocols)
+            self._add_member_and_rebalance(group, member, respond)
+            return
+        if group.is_static_member_fenced(member_id, group_instance_id):
+            respond(JoinResult.failed(ErrorCode.FENCED_INSTANCE_ID, member_id))
+            return
+        if not group.has(member_id) or (group_instance_id is not None and not group.has_static_member(group_instance_id)):
             # Evicted (or bogus) id: the client resets its member id and joins as new.
             respond(JoinResult.failed(ErrorCode.UNKNOWN_MEMBER_ID, member_id))
             return
@@ -360,6 +477,7 @@ class GroupCoordinator:
             leader_id=group.leader_id or "",
             member_id=member_id,
             members=group.current_member_metadata() if with_members and group.is_leader(member_id) else [],
+            protocol_type=group.protocol_type,
         )
 
     def _add_member_and_rebalance(self, group: GroupMetadata, member: MemberMetadata, respond: Callable[[JoinResult], None]) -> None:
@@ -478,11 +596,22 @@ class GroupCoordinator:
 
     # ================================================================================== SyncGroup
 
-    async def sync_group(self, group_id: str, generation_id: int, member_id: str, assignments: Mapping[str, bytes]) -> SyncResult:
+    async def sync_group(
+        self,
+        group_id: str,
+        generation_id: int,
+        member_id: str,
+        assignments: Mapping[str, bytes],
+        group_instance_id: str | None = None,
+        protocol_type: str | None = None,
+        protocol_name: str | None = None,
+    ) -> SyncResult:
         """SyncGroup; ``assignments`` (member id → bytes) comes from the leader, empty from followers.
 
         Completes when the leader's assignment is stored (every member gets its bytes), or at once with an
-        error or, for a Stable group, with the member's current assignment.
+        error or, for a Stable group, with the member's current assignment. ``protocol_type`` /
+        ``protocol_name`` (SyncGroup v5+) must be the group's, else INCONSISTENT_GROUP_PROTOCOL; a successful
+        result carries the group's.
         """
         error = self._validate_group_status(group_id, _Api.SYNC_GROUP)
         if error is ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
@@ -490,11 +619,15 @@ class GroupCoordinator:
             return SyncResult(ErrorCode.REBALANCE_IN_PROGRESS)
         if error is not None:
             return SyncResult(error)
-        group = self._member_group(group_id, member_id)
+        group = self._member_group(group_id, member_id, group_instance_id)
         if isinstance(group, ErrorCode):
             return SyncResult(group)
         if generation_id != group.generation_id:
             return SyncResult(ErrorCode.ILLEGAL_GENERATION)
+        if (protocol_type is not None and protocol_type != group.protocol_type) or (
+            protocol_name is not None and protocol_name != group.protocol_name
+        ):
+            return SyncResult(ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
         member = group.get(member_id)
         if group.is_(State.EMPTY):
             return SyncResult(ErrorCode.UNKNOWN_MEMBER_ID)
@@ -502,7 +635,7 @@ class GroupCoordinator:
             return SyncResult(ErrorCode.REBALANCE_IN_PROGRESS)
         if group.is_(State.STABLE):
             self._schedule_heartbeat_expiration(group, member)
-            return SyncResult(ErrorCode.NONE, member.assignment)
+            return SyncResult(ErrorCode.NONE, member.assignment, group.protocol_type, group.protocol_name)
 
         future: asyncio.Future[SyncResult] = asyncio.get_running_loop().create_future()
 
@@ -550,33 +683,39 @@ class GroupCoordinator:
 
     def _propagate_assignment(self, group: GroupMetadata, error: ErrorCode) -> None:
         for member in group.members:
-            result = SyncResult(error, member.assignment if error is ErrorCode.NONE else b"")
+            if error is ErrorCode.NONE:
+                result = SyncResult(error, member.assignment, group.protocol_type, group.protocol_name)
+            else:
+                result = SyncResult(error)
             if group.maybe_invoke_sync_callback(member, result):
                 # Its session may have "expired" while it waited (waiting counts as alive): restart it.
                 self._schedule_heartbeat_expiration(group, member)
 
-    def _member_group(self, group_id: str, member_id: str) -> GroupMetadata | ErrorCode:
+    def _member_group(self, group_id: str, member_id: str, group_instance_id: str | None = None) -> GroupMetadata | ErrorCode:
         """The group of a known member, or the error Kafka answers: UNKNOWN_MEMBER_ID (no such group or
-        member) or COORDINATOR_NOT_AVAILABLE (the group is being removed)."""
+        member), COORDINATOR_NOT_AVAILABLE (the group is being removed) or FENCED_INSTANCE_ID (the instance
+        id is held by another member id)."""
         group = self.manager.get_group(group_id)
         if group is None:
             return ErrorCode.UNKNOWN_MEMBER_ID
         if group.is_(State.DEAD):
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        if group.is_static_member_fenced(member_id, group_instance_id):
+            return ErrorCode.FENCED_INSTANCE_ID
         if not group.has(member_id):
             return ErrorCode.UNKNOWN_MEMBER_ID
         return group
 
     # ================================================================================== Heartbeat / LeaveGroup
 
-    def heartbeat(self, group_id: str, member_id: str, generation_id: int) -> ErrorCode:
+    def heartbeat(self, group_id: str, member_id: str, generation_id: int, group_instance_id: str | None = None) -> ErrorCode:
         """Heartbeat; returns the error code (NONE, REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, ...)."""
         error = self._validate_group_status(group_id, _Api.HEARTBEAT)
         if error is ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
             return ErrorCode.NONE  # the group is loading: answer blindly, as Kafka does
         if error is not None:
             return error
-        group = self._member_group(group_id, member_id)
+        group = self._member_group(group_id, member_id, group_instance_id)
         if isinstance(group, ErrorCode):
             return group
         if generation_id != group.generation_id:
@@ -589,18 +728,70 @@ class GroupCoordinator:
         return ErrorCode.NONE
 
     def leave_group(self, group_id: str, member_id: str) -> ErrorCode:
-        """LeaveGroup v0–v1: remove the member now and rebalance the rest."""
+        """LeaveGroup v0–v2: remove the member now and rebalance the rest."""
+        result = self.leave_group_members(group_id, [(member_id, None)])
+        return result.error if result.error is not ErrorCode.NONE else result.members[0][2]
+
+    def leave_group_members(self, group_id: str, members: list[tuple[str, str | None]]) -> LeaveResult:
+        """LeaveGroup v3+ (KIP-345 batch leave): remove each (member id, instance id) and rebalance once.
+
+        A member named by instance id alone (member id "", as admin tools send it) is the static member
+        holding that id; a member id that does not hold the instance id it names is FENCED_INSTANCE_ID; an
+        unknown one UNKNOWN_MEMBER_ID. A group-level error (NOT_COORDINATOR, ...) goes to the top-level code.
+        """
         error = self._validate_group_status(group_id, _Api.LEAVE_GROUP)
         if error is not None:
-            return error
-        group = self._member_group(group_id, member_id)
-        if isinstance(group, ErrorCode):
-            return group
-        member = group.get(member_id)
-        self._cancel_heartbeat(member, leaving=True)
-        log.info("member left group", group=group_id, member=member_id)
-        self._remove_member_and_update_group(group, member, "leave_group")
-        return ErrorCode.NONE
+            return LeaveResult(error)
+        group = self.manager.get_group(group_id)
+        if group is None:
+            return LeaveResult(ErrorCode.NONE, [(m, i, ErrorCode.UNKNOWN_MEMBER_ID) for m, i in members])
+        if group.is_(State.DEAD):
+            return LeaveResult(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+        out: list[tuple[str, str | None, ErrorCode]] = []
+        for member_id, instance_id in members:
+            if member_id != UNKNOWN_MEMBER_ID and group.is_static_member_fenced(member_id, instance_id):
+                out.append((member_id, instance_id, ErrorCode.FENCED_INSTANCE_ID))
+                continue
+            if instance_id is None and group.is_pending_member(member_id):
+                self._cancel_pending_expiration(group, member_id)
+                group.remove_pending_member(member_id)
+                if group.is_(State.PREPARING_REBALANCE):
+                    self._try_complete_join(group)
+                out.append((member_id, instance_id, ErrorCode.NONE))
+                continue
+            target = group.static_member_id(instance_id) if instance_id is not None else member_id
+            if target is None or not group.has(target):
+                out.append((member_id, instance_id, ErrorCode.UNKNOWN_MEMBER_ID))
+                continue
+            member = group.get(target)
+            self._cancel_heartbeat(member, leaving=True)
+            log.info("member left group", group=group_id, member=target, instance=instance_id)
+            self._remove_member_and_update_group(group, member, "leave_group")
+            out.append((member_id, instance_id, ErrorCode.NONE))
+        return LeaveResult(ErrorCode.NONE, out)
+
+    # ================================================================================== pending members
+
+    def _schedule_pending_expiration(self, group: GroupMetadata, member_id: str, timeout_ms: int) -> None:
+        """A MEMBER_ID_REQUIRED member that never comes back is forgotten after its session timeout."""
+        key = (group.group_id, member_id)
+        old = self._pending_timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+
+        def expire() -> None:
+            self._pending_timers.pop(key, None)
+            if group.remove_pending_member(member_id):
+                log.info("pending member did not rejoin", group=group.group_id, member=member_id)
+                if group.is_(State.PREPARING_REBALANCE):
+                    self._try_complete_join(group)
+
+        self._pending_timers[key] = self._timers.call_later(timeout_ms, expire)
+
+    def _cancel_pending_expiration(self, group: GroupMetadata, member_id: str) -> None:
+        handle = self._pending_timers.pop((group.group_id, member_id), None)
+        if handle is not None:
+            handle.cancel()
 
     def _remove_member_and_update_group(self, group: GroupMetadata, member: MemberMetadata, reason: str) -> None:
         # A new member may time out while its JoinGroup waits: answer it so the client retries.
@@ -650,6 +841,8 @@ class GroupCoordinator:
             op.timer.cancel()
         for member in group.members:
             self._cancel_heartbeat(member, leaving=False)
+        for key in [k for k in self._pending_timers if k[0] == group.group_id]:
+            self._pending_timers.pop(key).cancel()
 
     # ================================================================================== offsets
 
@@ -660,6 +853,8 @@ class GroupCoordinator:
         member_id: str,
         offsets: Mapping[TopicPartition, tuple[int, str | None]],
         retention_ms: int | None = None,
+        group_instance_id: str | None = None,
+        leader_epochs: Mapping[TopicPartition, int] | None = None,
     ) -> dict[TopicPartition, ErrorCode]:
         """OffsetCommit v1+ (Kafka storage). ``offsets`` maps partition → (offset, metadata or None).
 
@@ -672,17 +867,26 @@ class GroupCoordinator:
             return {tp: error for tp in offsets}
         now = self._clock.time_ms()
         expire = None if retention_ms is None or retention_ms == NO_RETENTION else now + retention_ms
-        values = {tp: OffsetAndMetadata(offset, metadata or "", now, expire) for tp, (offset, metadata) in offsets.items()}
+        epochs = leader_epochs or {}
+        values = {
+            tp: OffsetAndMetadata(offset, metadata or "", now, expire, epochs.get(tp, NO_LEADER_EPOCH))
+            for tp, (offset, metadata) in offsets.items()
+        }
         group = self.manager.get_group(group_id)
         if group is None:
             if generation_id >= 0:
                 # A commit from a generation this coordinator never saw: reject it.
                 return {tp: ErrorCode.ILLEGAL_GENERATION for tp in offsets}
             group = self.manager.add_group(self._new_group(group_id, State.EMPTY))
-        return await self._do_commit_offsets(group, member_id, generation_id, values)
+        return await self._do_commit_offsets(group, member_id, generation_id, values, group_instance_id)
 
     async def _do_commit_offsets(
-        self, group: GroupMetadata, member_id: str, generation_id: int, values: dict[TopicPartition, OffsetAndMetadata]
+        self,
+        group: GroupMetadata,
+        member_id: str,
+        generation_id: int,
+        values: dict[TopicPartition, OffsetAndMetadata],
+        group_instance_id: str | None = None,
     ) -> dict[TopicPartition, ErrorCode]:
         def every(code: ErrorCode) -> dict[TopicPartition, ErrorCode]:
             return {tp: code for tp in values}
@@ -691,6 +895,8 @@ class GroupCoordinator:
             return every(ErrorCode.COORDINATOR_NOT_AVAILABLE)
         if generation_id < 0 and group.is_(State.EMPTY):
             return await self.manager.store_offsets(group, member_id, values)  # offsets-only group
+        if group.is_static_member_fenced(member_id, group_instance_id):
+            return every(ErrorCode.FENCED_INSTANCE_ID)
         if not group.has(member_id):
             return every(ErrorCode.UNKNOWN_MEMBER_ID)
         if generation_id != group.generation_id:
@@ -782,6 +988,38 @@ class GroupCoordinator:
             errors.update({g.group_id: ErrorCode.NONE for g in eligible})
             log.info("deleted groups", groups=[g.group_id for g in eligible], offsets=removed)
         return errors
+
+    async def delete_offsets(
+        self, group_id: str, partitions: Iterable[TopicPartition]
+    ) -> tuple[ErrorCode, dict[TopicPartition, ErrorCode]]:
+        """OffsetDelete (KIP-496): drop a group's committed offsets (tombstones in ``__consumer_offsets``).
+
+        An Empty group loses them all; a consumer group with members only those of topics none of its
+        members subscribes to (GROUP_SUBSCRIBED_TO_TOPIC for the others); any other group with members is
+        NON_EMPTY_GROUP. Returns (group error, per-partition errors); with a group error there are none.
+        """
+        tps = list(dict.fromkeys(partitions))
+        error = self._validate_group_status(group_id, _Api.OFFSET_DELETE)
+        if error is not None:
+            return error, {}
+        group = self.manager.get_group(group_id)
+        if group is None or group.is_(State.DEAD):
+            return (ErrorCode.GROUP_ID_NOT_FOUND if self.manager.group_not_exists(group_id) else ErrorCode.NOT_COORDINATOR), {}
+        errors: dict[TopicPartition, ErrorCode] = {}
+        if group.is_(State.EMPTY):
+            eligible = tps
+        elif group.protocol_type == CONSUMER_PROTOCOL_TYPE:
+            subscribed = group.subscribed_topics() or set()
+            eligible = [tp for tp in tps if tp.topic not in subscribed]
+            errors.update({tp: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC for tp in tps if tp.topic in subscribed})
+        else:
+            return ErrorCode.NON_EMPTY_GROUP, {}
+        if eligible:
+            removed = await self.manager.cleanup_group_metadata([group], lambda g: g.remove_offsets(eligible))
+            errors.update({tp: ErrorCode.NONE for tp in eligible})
+            log.info("deleted offsets", group=group_id, partitions=len(eligible), offsets=removed)
+            self._emit(kinds.GROUP_OFFSETS_DELETED, group=group_id, partitions=[str(tp) for tp in eligible])
+        return ErrorCode.NONE, {tp: errors[tp] for tp in tps}
 
     # ================================================================================== plumbing
 

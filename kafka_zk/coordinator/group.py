@@ -28,6 +28,11 @@ order; we break it by which candidate received its first vote earliest (member j
 and any tie-break is a legal Kafka outcome. So librdkafka/kafka-python (range, roundrobin) plus aiokafka
 (roundrobin) end on roundrobin: it is the only common protocol.
 
+Static members (KIP-345) carry a ``group_instance_id``; the group maps each instance id to the member id
+holding it, and a request naming an instance id with another member id is fenced
+(:meth:`GroupMetadata.is_static_member_fenced`). Members handed an id by MEMBER_ID_REQUIRED (KIP-394) are
+*pending* until they rejoin with it; a join phase waits for them too.
+
 The group also caches its committed offsets (with the append order of the record that wrote each, so a
 late-completing older write never overwrites a newer one) and the commits still being replicated
 (``pending``); KIP-211 expiry rules live in :meth:`GroupMetadata.remove_expired_offsets`.
@@ -46,7 +51,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from kafka_zk.common.clock import Clock
 from kafka_zk.common.tp import TopicPartition
-from kafka_zk.coordinator.offsets_codec import OffsetCommitValue
+from kafka_zk.coordinator.offsets_codec import CONSUMER_PROTOCOL_TYPE, OffsetCommitValue, subscription_topics
 from kafka_zk.coordinator.results import GroupOverview, GroupSummary, JoinMember, MemberSummary, NO_PROTOCOL
 from kafka_zk.common.errors import ErrorCode
 
@@ -104,8 +109,10 @@ class MemberMetadata:
         protocol_type: str,
         supported_protocols: list[tuple[str, bytes]],
         assignment: bytes = b"",
+        group_instance_id: str | None = None,
     ) -> None:
         self.member_id = member_id
+        self.group_instance_id = group_instance_id
         self.group_id = group_id
         self.client_id = client_id
         self.client_host = client_host
@@ -162,14 +169,21 @@ class MemberMetadata:
             return True
         return self.heartbeat_satisfied
 
+    @property
+    def is_static(self) -> bool:
+        return self.group_instance_id is not None
+
     def summary(self, protocol: str | None) -> MemberSummary:
         if protocol is None:
-            return MemberSummary(self.member_id, self.client_id, self.client_host, b"", b"")
-        return MemberSummary(self.member_id, self.client_id, self.client_host, self.metadata(protocol), self.assignment)
+            return MemberSummary(self.member_id, self.client_id, self.client_host, b"", b"", self.group_instance_id)
+        return MemberSummary(
+            self.member_id, self.client_id, self.client_host, self.metadata(protocol), self.assignment, self.group_instance_id
+        )
 
     def __repr__(self) -> str:
         return (
-            f"MemberMetadata(member_id={self.member_id!r}, client_id={self.client_id!r}, "
+            f"MemberMetadata(member_id={self.member_id!r}, group_instance_id={self.group_instance_id!r}, "
+            f"client_id={self.client_id!r}, "
             f"session_timeout_ms={self.session_timeout_ms}, rebalance_timeout_ms={self.rebalance_timeout_ms}, "
             f"protocols={self.protocols()})"
         )
@@ -196,6 +210,10 @@ class GroupMetadata:
         self.new_member_added = False  # a member joined during the initial delay: extend it
         self.on_transition = on_transition
         self._members: dict[str, MemberMetadata] = {}
+        # KIP-345: group.instance.id -> the member id currently holding it.
+        self._static_members: dict[str, str] = {}
+        # KIP-394: ids handed out with MEMBER_ID_REQUIRED whose second JoinGroup has not arrived yet.
+        self._pending_members: set[str] = set()
         self._num_awaiting_join = 0
         self._supported_protocols: Counter[str] = Counter()
         self._offsets: dict[TopicPartition, CommitRecord] = {}
@@ -255,9 +273,64 @@ class GroupMetadata:
     def num_awaiting_join(self) -> int:
         return self._num_awaiting_join
 
-    def generate_member_id(self, client_id: str) -> str:
-        """``<client_id>-<uuid>``, as Kafka names dynamic members."""
-        return f"{client_id}-{uuid.uuid4()}"
+    def generate_member_id(self, client_id: str, group_instance_id: str | None = None) -> str:
+        """``<client_id>-<uuid>`` for dynamic members, ``<group_instance_id>-<uuid>`` for static ones (Kafka)."""
+        return f"{client_id if group_instance_id is None else group_instance_id}-{uuid.uuid4()}"
+
+    # ------------------------------------------------------------------------------------------ static members
+
+    def has_static_member(self, group_instance_id: str | None) -> bool:
+        return group_instance_id is not None and group_instance_id in self._static_members
+
+    def static_member_id(self, group_instance_id: str) -> str | None:
+        return self._static_members.get(group_instance_id)
+
+    @property
+    def static_members(self) -> dict[str, str]:
+        return dict(self._static_members)
+
+    def is_static_member_fenced(self, member_id: str, group_instance_id: str | None) -> bool:
+        """A request naming an instance id held by a *different* member id comes from a duplicate (or an
+        older incarnation) of that instance: FENCED_INSTANCE_ID, so it shuts down instead of rejoining."""
+        if group_instance_id is None:
+            return False
+        holder = self._static_members.get(group_instance_id)
+        return holder is not None and holder != member_id
+
+    def replace_static_member(self, old_member_id: str, new_member_id: str, fenced: Any, fenced_sync: Any) -> MemberMetadata:
+        """A restarted static member takes over its old entry (assignment included) under a new member id.
+
+        The old incarnation's waiting JoinGroup/SyncGroup, if any, is answered ``fenced``/``fenced_sync``
+        (FENCED_INSTANCE_ID results) at once.
+        """
+        member = self._members.pop(old_member_id)
+        self.maybe_invoke_join_callback(member, fenced)
+        self.maybe_invoke_sync_callback(member, fenced_sync)
+        member.member_id = new_member_id
+        self._members[new_member_id] = member
+        if self.leader_id == old_member_id:
+            self.leader_id = new_member_id
+        if member.group_instance_id is not None:
+            self._static_members[member.group_instance_id] = new_member_id
+        return member
+
+    # ------------------------------------------------------------------------------------------ pending members
+
+    def add_pending_member(self, member_id: str) -> None:
+        self._pending_members.add(member_id)
+
+    def is_pending_member(self, member_id: str) -> bool:
+        return member_id in self._pending_members
+
+    def remove_pending_member(self, member_id: str) -> bool:
+        if member_id in self._pending_members:
+            self._pending_members.discard(member_id)
+            return True
+        return False
+
+    @property
+    def num_pending(self) -> int:
+        return len(self._pending_members)
 
     def add(self, member: MemberMetadata, join_callback: Callable[[Any], None] | None = None) -> None:
         """Add ``member``; the first member fixes the group's protocol type and becomes leader if none."""
@@ -272,6 +345,9 @@ class GroupMetadata:
         if self.leader_id is None:
             self.leader_id = member.member_id
         self._members[member.member_id] = member
+        self._pending_members.discard(member.member_id)
+        if member.group_instance_id is not None:
+            self._static_members[member.group_instance_id] = member.member_id
         self._supported_protocols.update(set(member.protocols()))
         member.join_callback = join_callback
         if member.is_awaiting_join:
@@ -284,6 +360,9 @@ class GroupMetadata:
             self._supported_protocols += Counter()  # drop zero counts
             if member.is_awaiting_join:
                 self._num_awaiting_join -= 1
+            iid = member.group_instance_id
+            if iid is not None and self._static_members.get(iid) == member_id:
+                del self._static_members[iid]
         if self.is_leader(member_id):
             self.leader_id = next(iter(self._members), None)
         return member
@@ -331,7 +410,8 @@ class GroupMetadata:
 
     @property
     def has_all_members_joined(self) -> bool:
-        return len(self._members) == self._num_awaiting_join
+        """Every member rejoined and no MEMBER_ID_REQUIRED member is still on its way back (Kafka 2.3+)."""
+        return len(self._members) == self._num_awaiting_join and not self._pending_members
 
     @property
     def rebalance_timeout_ms(self) -> int:
@@ -378,7 +458,24 @@ class GroupMetadata:
         if self.is_(GroupState.DEAD) or self.is_(GroupState.PREPARING_REBALANCE) or self.protocol_name is None:
             raise IllegalGroupStateTransition(f"no member metadata for group {self.group_id!r} in state {self._state}")
         protocol = self.protocol_name
-        return [JoinMember(m.member_id, m.metadata(protocol)) for m in self._members.values()]
+        return [JoinMember(m.member_id, m.metadata(protocol), m.group_instance_id) for m in self._members.values()]
+
+    def subscribed_topics(self) -> set[str] | None:
+        """The topics the members of a ``consumer`` group subscribe to (for the selected protocol), or None
+        when unknown (no protocol yet, not a consumer group, undecodable metadata) — Kafka's
+        ``GroupMetadata.subscribedTopics``."""
+        if self.protocol_type != CONSUMER_PROTOCOL_TYPE or self.protocol_name is None:
+            return None
+        topics: set[str] = set()
+        for member in self._members.values():
+            try:
+                found = subscription_topics(member.metadata(self.protocol_name))
+            except ValueError:
+                return None
+            if found is None:
+                return None
+            topics.update(found)
+        return topics
 
     def summary(self) -> GroupSummary:
         """DescribeGroups view: metadata and assignments only when Stable (as Kafka)."""

@@ -190,6 +190,7 @@ class GroupMetadataManager:
                 session_timeout=m.session_timeout_ms,
                 subscription=m.metadata(protocol) if protocol is not None else b"",
                 assignment=assignment.get(m.member_id, b""),
+                group_instance_id=m.group_instance_id,
             )
             for m in group.members
         ]
@@ -251,7 +252,11 @@ class GroupMetadataManager:
         out = {}
         for tp in wanted:
             v = group.offset(tp)
-            out[tp] = OffsetFetchEntry(INVALID_OFFSET, "", ErrorCode.NONE) if v is None else OffsetFetchEntry(v.offset, v.metadata, ErrorCode.NONE)
+            out[tp] = (
+                OffsetFetchEntry(INVALID_OFFSET, "", ErrorCode.NONE)
+                if v is None
+                else OffsetFetchEntry(v.offset, v.metadata, ErrorCode.NONE, v.leader_epoch)
+            )
         return out
 
     # ------------------------------------------------------------------------------------------ loading
@@ -347,6 +352,7 @@ class GroupMetadataManager:
                 protocol_type=value.protocol_type,
                 supported_protocols=[(value.protocol, entry.subscription)],
                 assignment=entry.assignment,
+                group_instance_id=entry.group_instance_id,
             )
             group.add(member)
         group.leader_id = value.leader if value.leader in group.member_ids else (group.member_ids[0] if members else None)

@@ -384,3 +384,18 @@ def decode_group_metadata_value(data: bytes | memoryview) -> GroupMetadataValue:
 # aiokafka and kafka-python decode the bytes directly and fail on a zero-length buffer.
 EMPTY_CONSUMER_ASSIGNMENT = b"\x00\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 CONSUMER_PROTOCOL_TYPE = "consumer"
+
+
+def subscription_topics(data: bytes | memoryview) -> list[str] | None:
+    """The topics of a ConsumerProtocolSubscription (int16 version, [string topics], ...), None if the bytes
+    are not one. Every version (0–3, KIP-429 added owned partitions after the user data) starts with them;
+    OffsetDelete needs them to refuse deleting offsets of topics the group still consumes."""
+    r = _Reader(data, "consumer protocol subscription")
+    try:
+        r.i16("version")
+        count = r.i32("topic count")
+        if count < 0:
+            return None
+        return [r.string("topic") for _ in range(count)]
+    except OffsetsRecordError:
+        return None

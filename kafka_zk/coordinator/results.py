@@ -25,16 +25,20 @@ class JoinMember:
 
     member_id: str
     metadata: bytes
+    group_instance_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class JoinResult:
+    """``protocol_type`` is None on errors (JoinGroup v7+ answers null there, older versions nothing)."""
+
     error: ErrorCode
     generation_id: int = NO_GENERATION
     protocol_name: str = NO_PROTOCOL
     leader_id: str = NO_LEADER
     member_id: str = UNKNOWN_MEMBER_ID
     members: list[JoinMember] = field(default_factory=list)  # only the leader gets them
+    protocol_type: str | None = None
 
     @classmethod
     def failed(cls, error: ErrorCode, member_id: str = UNKNOWN_MEMBER_ID) -> "JoinResult":
@@ -43,8 +47,12 @@ class JoinResult:
 
 @dataclass(frozen=True, slots=True)
 class SyncResult:
+    """``protocol_type``/``protocol_name`` are the group's on success (SyncGroup v5+), None on errors."""
+
     error: ErrorCode
     assignment: bytes = b""
+    protocol_type: str | None = None
+    protocol_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,7 @@ class MemberSummary:
     client_host: str
     metadata: bytes  # empty unless the group is Stable
     assignment: bytes  # empty unless the group is Stable
+    group_instance_id: str | None = None  # static members (KIP-345)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,15 @@ class OffsetFetchEntry(NamedTuple):
     offset: int
     metadata: str
     error: ErrorCode
+    leader_epoch: int = -1  # the committed leader epoch (OffsetFetch v5+), -1 when none was committed
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveResult:
+    """LeaveGroup: ``error`` is the group-level error; ``members`` one (member id, instance id, error) each."""
+
+    error: ErrorCode
+    members: list[tuple[str, str | None, ErrorCode]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,9 +97,14 @@ class CoordinatorHarness:
         session: int = SESSION_TIMEOUT_MS,
         rebalance: int = REBALANCE_TIMEOUT_MS,
         protocol_type: str = "consumer",
+        instance_id: str | None = None,
+        require_known_member_id: bool = False,
     ) -> "asyncio.Task[JoinResult]":
-        """Send a JoinGroup; returns the task waiting for its answer."""
-        coro = self.coordinator.join_group(group, member_id, client_id, "/127.0.0.1", session, rebalance, protocol_type, protocols)
+        """Send a JoinGroup (``instance_id``: a static member); returns the task waiting for its answer."""
+        coro = self.coordinator.join_group(
+            group, member_id, client_id, "/127.0.0.1", session, rebalance, protocol_type, protocols,
+            group_instance_id=instance_id, require_known_member_id=require_known_member_id,
+        )
         return asyncio.get_running_loop().create_task(coro)
 
     async def form_group(self, n: int, protocols: list[tuple[str, bytes]] = RANGE, group: str = "g") -> list[JoinResult]:

@@ -80,7 +80,7 @@ async def test_coordinator_state_survives_a_move_through_real_batches() -> None:
 
     new = CoordinatorHarness(clock=clock, offsets_log=ReplicatedOffsetsLog(rm, rm.read, clock))
     await new.start()
-    assert new.coordinator.fetch_offsets("g", [T0])[T0] == (77, "meta", ErrorCode.NONE)
+    assert new.coordinator.fetch_offsets("g", [T0])[T0] == (77, "meta", ErrorCode.NONE, -1)
     assert new.state().value == "Stable"
 
     rm.fail = ErrorCode.NOT_LEADER_OR_FOLLOWER

@@ -35,9 +35,9 @@ async def test_commit_and_fetch_round_trip_metadata_and_minus_one_for_uncommitte
     result = await c.commit_offsets("g", 1, follower, {T0: (42, "checkpoint-a"), T1: (7, None)})
     assert result == {T0: E.NONE, T1: E.NONE}
     fetched = c.fetch_offsets("g", [T0, T1, T2])
-    assert fetched == {T0: (42, "checkpoint-a", E.NONE), T1: (7, "", E.NONE), T2: (-1, "", E.NONE)}
-    assert c.fetch_offsets("g", None) == {T0: (42, "checkpoint-a", E.NONE), T1: (7, "", E.NONE)}
-    assert c.fetch_offsets("unknown-group", [T0]) == {T0: (-1, "", E.NONE)}
+    assert fetched == {T0: (42, "checkpoint-a", E.NONE, -1), T1: (7, "", E.NONE, -1), T2: (-1, "", E.NONE, -1)}
+    assert c.fetch_offsets("g", None) == {T0: (42, "checkpoint-a", E.NONE, -1), T1: (7, "", E.NONE, -1)}
+    assert c.fetch_offsets("unknown-group", [T0]) == {T0: (-1, "", E.NONE, -1)}
     # each partition is one record with Kafka's key and a v3 value
     (key, value) = [(k, v) for k, v in records(h) if isinstance(k, codec.OffsetCommitKey)][0]
     assert key == codec.OffsetCommitKey("g", "orders", 0) and value is not None
@@ -61,7 +61,7 @@ async def test_standalone_consumer_commits_without_a_generation() -> None:
     h = await CoordinatorHarness.started()
     c = h.coordinator
     assert await c.commit_offsets("simple", -1, "", {T0: (10, "x")}) == {T0: E.NONE}
-    assert c.fetch_offsets("simple", [T0])[T0] == (10, "x", E.NONE)
+    assert c.fetch_offsets("simple", [T0])[T0] == (10, "x", E.NONE, -1)
     g = c.manager.get_group("simple")
     assert g is not None and g.state is GroupState.EMPTY and g.protocol_type is None
     # a generation the coordinator never saw is rejected
@@ -94,7 +94,7 @@ async def test_oversized_metadata_is_rejected_per_partition() -> None:
     (member,) = await h.stable_group(1)
     result = await c.commit_offsets("g", 1, member, {T0: (1, "x" * 4097), T1: (2, "x" * 4096)})
     assert result == {T0: E.OFFSET_METADATA_TOO_LARGE, T1: E.NONE}
-    assert c.fetch_offsets("g", [T0, T1]) == {T0: (-1, "", E.NONE), T1: (2, "x" * 4096, E.NONE)}
+    assert c.fetch_offsets("g", [T0, T1]) == {T0: (-1, "", E.NONE, -1), T1: (2, "x" * 4096, E.NONE, -1)}
 
 
 @pytest.mark.parametrize(
@@ -168,8 +168,8 @@ async def test_new_coordinator_loads_groups_and_offsets_from_the_log() -> None:
     assert g is not None
     assert (g.state, g.generation_id, g.protocol_name, g.leader_id, g.member_ids) == (GroupState.STABLE, 1, "range", members[0], members)
     assert [m.assignment for m in g.members] == [m.encode() for m in members]
-    assert c.fetch_offsets("g", [T0, T1]) == {T0: (100, "m0", E.NONE), T1: (200, "m1", E.NONE)}
-    assert c.fetch_offsets("standalone", [T2]) == {T2: (5, "", E.NONE)}
+    assert c.fetch_offsets("g", [T0, T1]) == {T0: (100, "m0", E.NONE, -1), T1: (200, "m1", E.NONE, -1)}
+    assert c.fetch_offsets("standalone", [T2]) == {T2: (5, "", E.NONE, -1)}
     # members carry on with their generation; one that stays silent is expired after its session timeout
     assert (await c.sync_group("g", 1, members[1], {})).assignment == members[1].encode()
     for _ in range(3):
@@ -196,7 +196,7 @@ async def test_loading_keeps_the_last_record_per_key_and_honours_tombstones() ->
                 h.log.compact(p)
         fresh = CoordinatorHarness(log=h.log, clock=h.clock)
         await fresh.start()
-        assert fresh.coordinator.fetch_offsets("g", None) == {T0: (2, "", E.NONE), T1: (3, "", E.NONE)}
+        assert fresh.coordinator.fetch_offsets("g", None) == {T0: (2, "", E.NONE, -1), T1: (3, "", E.NONE, -1)}
         assert fresh.coordinator.manager.get_group("gone") is None
 
 
@@ -315,7 +315,7 @@ async def test_deleted_topic_partitions_lose_their_offsets() -> None:
     c = h.coordinator
     await c.commit_offsets("simple", -1, "", {T0: (1, ""), TopicPartition("keep", 0): (2, "")})
     assert await c.on_partitions_deleted([T0]) == 1
-    assert c.fetch_offsets("simple", None) == {TopicPartition("keep", 0): (2, "", E.NONE)}
+    assert c.fetch_offsets("simple", None) == {TopicPartition("keep", 0): (2, "", E.NONE, -1)}
 
 
 @async_test

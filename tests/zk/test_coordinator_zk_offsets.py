@@ -26,11 +26,11 @@ def test_commit_writes_kafka_08_znodes_and_fetch_reads_them(zk: KafkaZkClient) -
             assert await store.commit_offsets("old-app", {T0: (43, "")}) == {T0: ErrorCode.NONE}
             fetched = await store.fetch_offsets("old-app", [T0, T1, TopicPartition("orders", 2)])
             assert fetched == {
-                T0: (43, "", ErrorCode.NONE),
-                T1: (7, "", ErrorCode.NONE),
-                TopicPartition("orders", 2): (-1, "", ErrorCode.NONE),
+                T0: (43, "", ErrorCode.NONE, -1),
+                T1: (7, "", ErrorCode.NONE, -1),
+                TopicPartition("orders", 2): (-1, "", ErrorCode.NONE, -1),
             }
-            assert await store.fetch_offsets("never-committed", [T0]) == {T0: (-1, "", ErrorCode.NONE)}
+            assert await store.fetch_offsets("never-committed", [T0]) == {T0: (-1, "", ErrorCode.NONE, -1)}
         finally:
             await az.aclose()
 

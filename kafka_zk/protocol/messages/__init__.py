@@ -69,6 +69,10 @@ from kafka_zk.protocol.messages.group_admin import (
     LIST_GROUPS_RESPONSE,
     ListGroupsRequest,
     ListGroupsResponse,
+    OFFSET_DELETE_REQUEST,
+    OFFSET_DELETE_RESPONSE,
+    OffsetDeleteRequest,
+    OffsetDeleteResponse,
 )
 from kafka_zk.protocol.messages.group_membership import (
     FIND_COORDINATOR_REQUEST,
@@ -180,6 +184,10 @@ __all__ = [
     "CreateTopicsResponse",
     "DELETE_GROUPS_REQUEST",
     "DELETE_GROUPS_RESPONSE",
+    "OFFSET_DELETE_REQUEST",
+    "OFFSET_DELETE_RESPONSE",
+    "OffsetDeleteRequest",
+    "OffsetDeleteResponse",
     "DELETE_TOPICS_REQUEST",
     "DELETE_TOPICS_RESPONSE",
     "DESCRIBE_CLUSTER_REQUEST",

@@ -12,6 +12,9 @@ Version notes: FindCoordinator v1 adds ``key_type`` (0 group, 1 transaction), ``
 MEMBER_ID_REQUIRED handshake, v5 ``group_instance_id``.  Heartbeat/LeaveGroup/SyncGroup v1 add
 ``throttle_time_ms``; Heartbeat and SyncGroup v3 ``group_instance_id``; Heartbeat v4 is the first flexible
 version; LeaveGroup v3 replaces the single ``member_id`` with a batch of ``members`` (KIP-345).
+FindCoordinator v3, JoinGroup v6, LeaveGroup v4 and SyncGroup v4 are the first flexible versions; JoinGroup
+v7 and SyncGroup v5 carry ``protocol_type``/``protocol_name`` so a client can check what the group chose
+(KIP-559).
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ SYNC_GROUP_KEY = 14
 COORDINATOR_GROUP = 0
 COORDINATOR_TRANSACTION = 1
 
-FIND_COORDINATOR_REQUEST = Message("FindCoordinatorRequest", FIND_COORDINATOR_KEY, (0, 2), None, [
+FIND_COORDINATOR_REQUEST = Message("FindCoordinatorRequest", FIND_COORDINATOR_KEY, (0, 3), (3, None), [
     Field("key", STRING),
     Field("key_type", INT8, (1, None)),
 ])
 
-FIND_COORDINATOR_RESPONSE = Message("FindCoordinatorResponse", FIND_COORDINATOR_KEY, (0, 2), None, [
+FIND_COORDINATOR_RESPONSE = Message("FindCoordinatorResponse", FIND_COORDINATOR_KEY, (0, 3), (3, None), [
     Field("throttle_time_ms", INT32, (1, None)),
     Field("error_code", INT16),
     Field("error_message", STRING, (1, None), nullable=(1, None)),
@@ -42,7 +45,7 @@ FIND_COORDINATOR_RESPONSE = Message("FindCoordinatorResponse", FIND_COORDINATOR_
     Field("port", INT32),
 ])
 
-JOIN_GROUP_REQUEST = Message("JoinGroupRequest", JOIN_GROUP_KEY, (0, 5), None, [
+JOIN_GROUP_REQUEST = Message("JoinGroupRequest", JOIN_GROUP_KEY, (0, 7), (6, None), [
     Field("group_id", STRING),
     Field("session_timeout_ms", INT32),
     Field("rebalance_timeout_ms", INT32, (1, None), default=-1),
@@ -55,16 +58,17 @@ JOIN_GROUP_REQUEST = Message("JoinGroupRequest", JOIN_GROUP_KEY, (0, 5), None, [
     ]))),
 ])
 
-JOIN_GROUP_RESPONSE = Message("JoinGroupResponse", JOIN_GROUP_KEY, (0, 5), None, [
+JOIN_GROUP_RESPONSE = Message("JoinGroupResponse", JOIN_GROUP_KEY, (0, 7), (6, None), [
     Field("throttle_time_ms", INT32, (2, None)),
     Field("error_code", INT16),
     Field("generation_id", INT32, default=-1),
-    Field("protocol_name", STRING),
+    Field("protocol_type", STRING, (7, None), nullable=(7, None), default=None),
+    Field("protocol_name", STRING, nullable=(7, None)),
     Field("leader", STRING),
     Field("member_id", STRING),
     Field("members", Array(Struct("JoinGroupResponseMember", [
         Field("member_id", STRING),
-        Field("group_instance_id", STRING, (5, None), nullable=ALL, default=None),
+        Field("group_instance_id", STRING, (5, None), nullable=(5, None), default=None),
         Field("metadata", BYTES),
     ]))),
 ])
@@ -81,7 +85,7 @@ HEARTBEAT_RESPONSE = Message("HeartbeatResponse", HEARTBEAT_KEY, (0, 4), (4, Non
     Field("error_code", INT16),
 ])
 
-LEAVE_GROUP_REQUEST = Message("LeaveGroupRequest", LEAVE_GROUP_KEY, (0, 3), None, [
+LEAVE_GROUP_REQUEST = Message("LeaveGroupRequest", LEAVE_GROUP_KEY, (0, 4), (4, None), [
     Field("group_id", STRING),
     Field("member_id", STRING, (0, 2)),
     Field("members", Array(Struct("MemberIdentity", [
@@ -90,7 +94,7 @@ LEAVE_GROUP_REQUEST = Message("LeaveGroupRequest", LEAVE_GROUP_KEY, (0, 3), None
     ])), (3, None)),
 ])
 
-LEAVE_GROUP_RESPONSE = Message("LeaveGroupResponse", LEAVE_GROUP_KEY, (0, 3), None, [
+LEAVE_GROUP_RESPONSE = Message("LeaveGroupResponse", LEAVE_GROUP_KEY, (0, 4), (4, None), [
     Field("throttle_time_ms", INT32, (1, None)),
     Field("error_code", INT16),
     Field("members", Array(Struct("MemberResponse", [
@@ -100,20 +104,24 @@ LEAVE_GROUP_RESPONSE = Message("LeaveGroupResponse", LEAVE_GROUP_KEY, (0, 3), No
     ])), (3, None)),
 ])
 
-SYNC_GROUP_REQUEST = Message("SyncGroupRequest", SYNC_GROUP_KEY, (0, 3), None, [
+SYNC_GROUP_REQUEST = Message("SyncGroupRequest", SYNC_GROUP_KEY, (0, 5), (4, None), [
     Field("group_id", STRING),
     Field("generation_id", INT32),
     Field("member_id", STRING),
     Field("group_instance_id", STRING, (3, None), nullable=(3, None), default=None),
+    Field("protocol_type", STRING, (5, None), nullable=(5, None), default=None),
+    Field("protocol_name", STRING, (5, None), nullable=(5, None), default=None),
     Field("assignments", Array(Struct("SyncGroupRequestAssignment", [
         Field("member_id", STRING),
         Field("assignment", BYTES),
     ]))),
 ])
 
-SYNC_GROUP_RESPONSE = Message("SyncGroupResponse", SYNC_GROUP_KEY, (0, 3), None, [
+SYNC_GROUP_RESPONSE = Message("SyncGroupResponse", SYNC_GROUP_KEY, (0, 5), (4, None), [
     Field("throttle_time_ms", INT32, (1, None)),
     Field("error_code", INT16),
+    Field("protocol_type", STRING, (5, None), nullable=(5, None), default=None),
+    Field("protocol_name", STRING, (5, None), nullable=(5, None), default=None),
     Field("assignment", BYTES),
 ])
 

@@ -1,8 +1,8 @@
-"""DeleteGroups (42) v0–1: delete empty groups and their committed offsets (KIP-229).
+"""DeleteGroups (42) v0–2: delete empty groups and their committed offsets (KIP-229).
 
 Only an Empty group can go (NON_EMPTY_GROUP otherwise); an unknown one answers GROUP_ID_NOT_FOUND, one this
 broker does not coordinate NOT_COORDINATOR. Deletion writes tombstones for the group and its offsets to
-``__consumer_offsets``. v1 is v0 (throttle semantics changed only).
+``__consumer_offsets``. v1 is v0 (throttle semantics changed only), v2 is flexible.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from kafka_zk.server.group_wiring import coordinator_of
 from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
 API_KEY = ApiKey.DELETE_GROUPS
-VERSIONS = (0, 1)
+VERSIONS = (0, 2)
 
 R = DeleteGroupsResponse
 

@@ -1,8 +1,10 @@
-"""DescribeGroups (15) v0–1: state, protocol and members of groups this broker coordinates.
+"""DescribeGroups (15) v0–5: state, protocol and members of groups this broker coordinates.
 
 A group this broker does not coordinate answers NOT_COORDINATOR (admin tools ask each group's coordinator);
 an unknown group answers state "Dead" with no error, as Kafka does. Member metadata and assignments are the
-bytes the members and the leader sent (empty unless the group is Stable). v1 adds ``throttle_time_ms``.
+bytes the members and the leader sent (empty unless the group is Stable). v1 adds ``throttle_time_ms``, v3
+``authorized_operations`` — Kafka's "not requested" marker, as in Metadata: no authorizer runs —, v4 each
+member's ``group_instance_id``, v5 is flexible.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from kafka_zk.server.group_wiring import coordinator_of
 from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
 API_KEY = ApiKey.DESCRIBE_GROUPS
-VERSIONS = (0, 1)
+VERSIONS = (0, 5)
 
 R = DescribeGroupsResponse
 
@@ -28,7 +30,8 @@ async def handle(broker: BrokerServices, ctx: RequestContext, req: Request) -> R
     groups = []
     for s in coordinator.describe_groups(req.groups):
         members = [
-            R.DescribedGroupMember(member_id=m.member_id, client_id=m.client_id, client_host=m.client_host,
+            R.DescribedGroupMember(member_id=m.member_id, group_instance_id=m.group_instance_id,
+                                   client_id=m.client_id, client_host=m.client_host,
                                    member_metadata=m.metadata, member_assignment=m.assignment)
             for m in s.members
         ]

@@ -1,4 +1,4 @@
-"""FindCoordinator (10) v0–1: which broker coordinates a group.
+"""FindCoordinator (10) v0–3: which broker coordinates a group.
 
 The coordinator of group *g* is the leader of ``__consumer_offsets`` partition ``partition_for(g)``. The answer
 comes from the metadata cache (the controller's view), with the leader's endpoint on the listener the request
@@ -6,7 +6,8 @@ arrived on. The first FindCoordinator creates ``__consumer_offsets`` (see ``grou
 and, like every request made before that partition has a live leader, gets COORDINATOR_NOT_AVAILABLE; clients
 retry. Transaction coordinators (key type 1) do not exist in this broker: the answer is
 TRANSACTIONAL_ID_AUTHORIZATION_FAILED with a message saying so, which transactional producers report as a
-fatal error instead of retrying. v1 adds ``key_type``, ``throttle_time_ms`` and ``error_message``.
+fatal error instead of retrying. v1 adds ``key_type``, ``throttle_time_ms`` and ``error_message``; v2 is v1;
+v3 is flexible.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from kafka_zk.server.group_wiring import coordinator_of, ensure_offsets_topic
 from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
 API_KEY = ApiKey.FIND_COORDINATOR
-VERSIONS = (0, 1)
+VERSIONS = (0, 3)
 
 R = FindCoordinatorResponse
 

@@ -1,4 +1,4 @@
-"""OffsetFetch (9) v0–3: a group's committed positions.
+"""OffsetFetch (9) v0–7: a group's committed positions.
 
 * v0 reads the ZooKeeper store (``/consumers/<group>/offsets/...``); a partition the metadata cache does not
   know, and one without a znode, answer offset -1 with UNKNOWN_TOPIC_OR_PARTITION (Kafka 0.8.1–2.x's
@@ -8,7 +8,10 @@
   COORDINATOR_NOT_AVAILABLE, INVALID_GROUP_ID) goes, as in Kafka's ``OffsetFetchRequest.getErrorResponse``,
   into every requested partition for v1 and into the top-level ``error_code`` (with no partitions) for v2+.
 * v2 adds the top-level error and ``topics = null`` meaning "every partition the group has committed";
-  v3 ``throttle_time_ms``.
+  v3 ``throttle_time_ms``; v4 is v3; v5 answers each partition's ``committed_leader_epoch`` (-1 if none was
+  committed); v6 is flexible; v7 ``require_stable`` asks to wait for pending transactional offsets — this
+  broker has no transactions, so there are none and the answer is the same as without (never
+  UNSTABLE_OFFSET_COMMIT).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from kafka_zk.server.group_wiring import coordinator_of, known_partitions, zk_of
 from kafka_zk.server.handler_api import ApiKey, BrokerServices, Request, RequestContext, Response
 
 API_KEY = ApiKey.OFFSET_FETCH
-VERSIONS = (0, 3)
+VERSIONS = (0, 7)
 
 R = OffsetFetchResponse
 
@@ -64,6 +67,8 @@ def _response(entries: dict[TopicPartition, OffsetFetchEntry], error: ErrorCode 
     by_topic: dict[str, list[Any]] = {}
     for tp, e in entries.items():
         by_topic.setdefault(tp.topic, []).append(
-            R.OffsetFetchResponsePartition(partition_index=tp.partition, committed_offset=e.offset, metadata=e.metadata or "", error_code=int(e.error))
+            R.OffsetFetchResponsePartition(partition_index=tp.partition, committed_offset=e.offset,
+                                           committed_leader_epoch=e.leader_epoch, metadata=e.metadata or "",
+                                           error_code=int(e.error))
         )
     return R(throttle_time_ms=0, topics=[R.OffsetFetchResponseTopic(name=t, partitions=ps) for t, ps in by_topic.items()], error_code=int(error))
