@@ -23,13 +23,15 @@ and here (same machine). Usage::
 
     python tools/bench_controller.py [--partitions 1000] [--init-partitions 10000] [--skip failover,init]
 
-To see where the controller spends the time, sample the controller's broker meanwhile:
-``py-spy record -p <pid> -o ctl.svg``. Numbers depend on the machine and what else runs on it.
+``--py-spy DIR`` samples the controller's broker with py-spy during each figure and leaves collapsed stacks
+(``DIR/<figure>.txt``, flamegraph input) there. Numbers depend on the machine and what else runs on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import subprocess
 import json
 import os
 import shutil
@@ -40,7 +42,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -103,6 +105,28 @@ def wait_event(cluster: LocalCluster, kind: str, timeout_s: float, since_by_brok
     return wait_for(find, timeout_s, f"event {kind}", 0.1)  # type: ignore[no-any-return]
 
 
+PY_SPY_DIR: str | None = None
+
+
+@contextlib.contextmanager
+def sampled(cluster: LocalCluster, broker_id: int, figure: str) -> Iterator[None]:
+    """py-spy on ``broker_id`` for the duration of the block (when ``--py-spy`` is given)."""
+    pid = cluster.broker(broker_id).pid()
+    if PY_SPY_DIR is None or pid is None:
+        yield
+        return
+    exe = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    out = os.path.join(PY_SPY_DIR, f"{figure}.txt")
+    proc = subprocess.Popen([exe, "record", "-p", str(pid), "-r", "250", "-f", "raw", "-o", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # py-spy attaches
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+
+
 def controller(cluster: LocalCluster) -> int:
     got: list[int] = wait_for(lambda: [i for i in [cluster.controller_id()] if i is not None], 60, "a controller")
     return got[0]
@@ -122,10 +146,11 @@ def leaders_known(admin: AdminClient, topic: str, n: int, isr: int = 1) -> bool:
 def bench_create(cluster: LocalCluster, admin: AdminClient, topic: str, n: int, victim: int, other: int) -> None:
     ctl = controller(cluster)
     since = {b.broker_id: last_seq(cluster, b.broker_id) for b in cluster}
-    t0 = time.time()
-    create(admin, topic, [[victim, other]] * n)
-    t_acked = time.time()
-    e = wait_event(cluster, kinds.TOPIC_CREATED, 120, {ctl: since[ctl]}, lambda e: e.get("topic") == topic)
+    with sampled(cluster, ctl, "create"):
+        t0 = time.time()
+        create(admin, topic, [[victim, other]] * n)
+        t_acked = time.time()
+        e = wait_event(cluster, kinds.TOPIC_CREATED, 120, {ctl: since[ctl]}, lambda e: e.get("topic") == topic)
     wait_for(lambda: leaders_known(admin, topic, n), 300, f"leaders of {topic}", 0.02)
     t_meta = time.time()
     ms = e["time_ms"] - t0 * 1000
@@ -148,15 +173,16 @@ def bench_failover(cluster: LocalCluster, zk: KafkaZkClient, admin: AdminClient,
             gone.set()
 
     watch = zk.watch_children(paths.BROKER_IDS, on_children)
-    try:
-        pid = cluster.broker(victim).pid()
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        if not gone.wait(60):
-            raise SystemExit(f"broker {victim}'s registration did not go away within 60 s")
-    finally:
-        watch.cancel()
-    e = wait_event(cluster, kinds.BROKER_FAILURE_HANDLED, 120, since, lambda e: victim in e.get("brokers", []))
+    with sampled(cluster, ctl, "failover"):
+        try:
+            pid = cluster.broker(victim).pid()
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            if not gone.wait(60):
+                raise SystemExit(f"broker {victim}'s registration did not go away within 60 s")
+        finally:
+            watch.cancel()
+        e = wait_event(cluster, kinds.BROKER_FAILURE_HANDLED, 120, since, lambda e: victim in e.get("brokers", []))
     ms = e["time_ms"] - seen_at[0] * 1000
     wait_for(lambda: leaders_known(admin, topic, n), 300, f"new leaders of {topic}", 0.02)
     t_meta = time.time()
@@ -179,9 +205,12 @@ def bench_init(cluster: LocalCluster, zk: KafkaZkClient, admin: AdminClient, hav
         i += 1
     time.sleep(2)  # let LeaderAndIsr responses and metadata settle
     since = {b.broker_id: last_seq(cluster, b.broker_id) for b in cluster}
-    t0 = time.time()
-    zk.delete_recursive(paths.CONTROLLER)
-    e = wait_event(cluster, kinds.CONTROLLER_FAILOVER_DONE, 300, since)
+    with contextlib.ExitStack() as stack:
+        for b in cluster:  # which broker wins the election is not known in advance
+            stack.enter_context(sampled(cluster, b.broker_id, f"init-broker-{b.broker_id}"))
+        t0 = time.time()
+        zk.delete_recursive(paths.CONTROLLER)
+        e = wait_event(cluster, kinds.CONTROLLER_FAILOVER_DONE, 300, since)
     ms = e["time_ms"] - t0 * 1000
     print(f"new controller initialising {e['partitions']:,} partitions: done {ms:8.1f} ms after /controller "
           f"deletion   (its own timing {e['duration_ms']:8.1f} ms, broker {e['controller']})   "
@@ -192,9 +221,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--partitions", type=int, default=1000, help="partitions of the created/failed-over topic")
     ap.add_argument("--init-partitions", type=int, default=10_000, help="partitions the new controller loads")
+    ap.add_argument("--py-spy", default=None, metavar="DIR", help="sample the controller with py-spy into DIR")
     ap.add_argument("--skip", default="", help="comma list of figures to skip: create,failover,init")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    global PY_SPY_DIR
+    if args.py_spy:
+        PY_SPY_DIR = os.path.abspath(args.py_spy)
+        os.makedirs(PY_SPY_DIR, exist_ok=True)
     root = tempfile.mkdtemp(prefix="kz-bench-ctl-")
     zk_server = ZooKeeperServer(os.path.join(root, "zookeeper")).start()
     cluster = LocalCluster(os.path.join(root, "cluster"))

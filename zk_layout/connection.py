@@ -48,6 +48,7 @@ from kazoo.retry import KazooRetry
 
 from zk_layout import paths
 from zk_layout.errors import ChrootMissingError, ControllerMovedError, ZkLayoutError
+from zk_layout.pipelining import speed_up
 
 log = logging.getLogger("zk_layout.client")
 
@@ -186,6 +187,7 @@ class ZkConnection:
             command_retry=KazooRetry(max_tries=-1, delay=0.02, backoff=2, max_delay=1.0, deadline=deadline_s),
             read_only=read_only,
         )
+        speed_up(self.kazoo)  # send queued requests in one write, as Kafka's ZooKeeperClient pipelines
         self._listeners: list[SessionListener] = []
         self._listeners_lock = threading.Lock()
         self._last_session_id: int | None = None
