@@ -22,6 +22,7 @@ through kazoo's own one-at-a-time path.
 
 from __future__ import annotations
 
+import itertools
 import select
 from typing import Any, Callable
 
@@ -80,7 +81,7 @@ def _batched_send_request(conn: Any, one_at_a_time: Callable[[float, float], Non
         buf = bytearray()
         batch: list[tuple[Any, Any, int]] = []
         xid = conn._xid
-        for request, async_object in list(queue)[:MAX_REQUESTS_PER_WRITE]:
+        for request, async_object in list(itertools.islice(queue, MAX_REQUESTS_PER_WRITE)):
             if request is _SESSION_EXPIRED or request is _CONNECTION_DROP or request.type == Auth.type:
                 break
             xid = (xid % 2147483647) + 1
