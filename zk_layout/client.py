@@ -367,15 +367,14 @@ class KafkaZkClient(ZkConnection):
         tps = [_tp(tp) for tp in states]
         parents = [[Op.create(paths.topic_partitions_path(t), None)] for t in sorted({tp.topic for tp in tps})]
         parents += [[Op.create(paths.partition_path(tp.topic, tp.partition), None)] for tp in tps]
-        for results in self.multi_many(parents, controller_epoch_zk_version):
+        for results in self.multi_each([b[0] for b in parents], controller_epoch_zk_version):
             err = first_error(results)
             # NODEEXISTS: fine. NONODE (the topic znode is gone): reported per partition below.
             if err is not None and not isinstance(err, (NodeExistsError, NoNodeError)):
                 raise err
-        batches = [[Op.create(paths.partition_state_path(tp.topic, tp.partition), states[tp].to_json())]
-                   for tp in tps]
+        creates = [Op.create(paths.partition_state_path(tp.topic, tp.partition), states[tp].to_json()) for tp in tps]
         out: dict[TopicPartition, UpdateResult] = {}
-        for tp, results in zip(tps, self.multi_many(batches, controller_epoch_zk_version)):
+        for tp, results in zip(tps, self.multi_each(creates, controller_epoch_zk_version)):
             err = first_error(results)
             out[tp] = UpdateResult.done(0) if err is None else UpdateResult.from_error(err)
         return out
@@ -393,9 +392,9 @@ class KafkaZkClient(ZkConnection):
         tps = [_tp(tp) for tp in updates]
         items = [(tp, paths.partition_state_path(tp.topic, tp.partition), updates[tp][0], updates[tp][1])
                  for tp in tps]
-        batches = [[Op.set(path, state.to_json(), version)] for _, path, state, version in items]
+        sets = [Op.set(path, state.to_json(), version) for _, path, state, version in items]
         out: dict[TopicPartition, UpdateResult] = {}
-        for (tp, path, state, _), results in zip(items, self.multi_many(batches, controller_epoch_zk_version)):
+        for (tp, path, state, _), results in zip(items, self.multi_each(sets, controller_epoch_zk_version)):
             err = first_error(results)
             if err is None:
                 out[tp] = UpdateResult.done(int(results[0].version))

@@ -20,6 +20,8 @@ ELECTION_UNCLEAN = "election.unclean"
 ISR_CHANGED = "isr.changed"
 REPLICA_STATE = "replica.state"
 PARTITION_REASSIGNED = "partition.reassigned"
+CONTROLLER_FAILOVER_DONE = "controller.failover_done"
+BROKER_FAILURE_HANDLED = "broker.failure_handled"
 
 # ---- replicas (every broker) ---------------------------------------------------------------------
 REPLICA_BECAME_LEADER = "replica.became_leader"

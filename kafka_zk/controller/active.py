@@ -14,6 +14,7 @@ on the controller's single event consumer (see :mod:`kafka_zk.controller.events`
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Callable, Iterable
 
 from zk_layout import paths
@@ -170,6 +171,7 @@ class ActiveController:
     # -- failover and resignation --------------------------------------------------------------------
     async def on_failover(self) -> None:
         """zk-layout.md §2.3, in Kafka's order."""
+        started_at = time.monotonic()
         zk, ctx = self.zk, self.ctx
         self.channel.start()
         # 2. controller watches (armed before reading, so nothing between read and watch is missed)
@@ -220,9 +222,13 @@ class ActiveController:
         if self.config.auto_leader_rebalance_enable:
             self._rebalance_task = asyncio.get_running_loop().create_task(self._rebalance_timer(),
                                                                          name="controller-auto-rebalance")
+        duration_ms = round((time.monotonic() - started_at) * 1000, 1)
         log.info("controller failover complete", epoch=ctx.epoch, brokers=sorted(ctx.live_brokers),
                  topics=len(ctx.all_topics), partitions=len(ctx.partition_states),
-                 offline_partitions=ctx.offline_partition_count())
+                 offline_partitions=ctx.offline_partition_count(), duration_ms=duration_ms)
+        self.events.emit(kinds.CONTROLLER_FAILOVER_DONE, controller=self.broker_id, epoch=ctx.epoch,
+                         topics=len(ctx.all_topics), partitions=len(ctx.partition_states),
+                         offline_partitions=ctx.offline_partition_count(), duration_ms=duration_ms)
 
     async def _initialize_context(self) -> None:
         zk, ctx = self.zk, self.ctx
@@ -341,12 +347,20 @@ class ActiveController:
             await self._watch_broker(broker_id)
 
     async def on_broker_failure(self, dead_ids: list[int]) -> None:
+        started_at = time.monotonic()
         ctx = self.ctx
         for broker_id in dead_ids:
             ctx.shutting_down.discard(broker_id)
-        await self.on_replicas_become_offline(ctx.replicas_on_brokers(dead_ids))
+        replicas = ctx.replicas_on_brokers(dead_ids)
+        led_before = {tp for tp, li in ctx.leadership.items() if li.leader in dead_ids}
+        await self.on_replicas_become_offline(replicas)
         for broker_id in dead_ids:
             await self._unwatch_broker(broker_id)
+        moved = sum(1 for tp in led_before if (li := ctx.leadership.get(tp)) is not None and li.leader not in dead_ids
+                    and li.leader != NO_LEADER)
+        # The bench (tools/bench_controller.py) times failover from outside with this event.
+        self.events.emit(kinds.BROKER_FAILURE_HANDLED, brokers=sorted(dead_ids), partitions=len(replicas),
+                         leaders_elected=moved, duration_ms=round((time.monotonic() - started_at) * 1000, 1))
 
     async def on_replicas_become_offline(self, replicas: list[PartitionReplica]) -> None:
         ctx = self.ctx
