@@ -259,8 +259,11 @@ class GroupMember:
                            for m, a in out.items()]
             log.debug("leader assigned", group=self.group_id, generation=self.generation, members=len(members),
                       protocol=resp.protocol_name)
+        # SyncGroup v5 (KIP-559) must name the protocol type and the chosen assignor, or the coordinator
+        # answers INCONSISTENT_GROUP_PROTOCOL, as Kafka 2.8's does.
         sync = SyncGroupRequest(group_id=self.group_id, generation_id=self.generation, member_id=self.member_id,
-                                group_instance_id=self.group_instance_id, assignments=assignments)
+                                group_instance_id=self.group_instance_id, protocol_type=PROTOCOL_TYPE,
+                                protocol_name=resp.protocol_name, assignments=assignments)
         sresp = await self.request(ApiKey.SYNC_GROUP, sync, self.rebalance_timeout_ms + 5000)
         code = sresp.error_code
         if code == ErrorCode.UNKNOWN_MEMBER_ID:

@@ -27,7 +27,7 @@ FAST = {"rebalance_backoff_ms": 300, "rebalance_max_retries": 10, "auto_offset_r
 @pytest.fixture(scope="module")
 def cluster(zk_connect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One broker is enough: the consumer group lives in ZooKeeper, not in the brokers."""
-    from conftest import TEST_CLUSTER_OVERRIDES
+    from tests.conftest import TEST_CLUSTER_OVERRIDES
     from kafka_zk.launch.cluster import LocalCluster
 
     c = LocalCluster(tmp_path_factory.mktemp("zkconsumer-cluster"))
