@@ -92,6 +92,14 @@ CONSUMER_KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "isolation.level": ("isolation_level", _choice("read_uncommitted", "read_committed")),
     "request.timeout.ms": ("request_timeout_ms", _int(1, 2**31 - 1)),
     "retry.backoff.ms": ("retry_backoff_ms", _int(0)),
+    # group membership (console-consumer --group, consumer-perf-test --group)
+    "session.timeout.ms": ("session_timeout_ms", _int(1, 2**31 - 1)),
+    "heartbeat.interval.ms": ("heartbeat_interval_ms", _int(1, 2**31 - 1)),
+    "max.poll.interval.ms": ("max_poll_interval_ms", _int(1, 2**31 - 1)),
+    "enable.auto.commit": ("enable_auto_commit", _bool),
+    "auto.commit.interval.ms": ("auto_commit_interval_ms", _int(0, 2**31 - 1)),
+    "partition.assignment.strategy": ("partition_assignment_strategy", _text),
+    "group.instance.id": ("group_instance_id", _text),
 }
 
 

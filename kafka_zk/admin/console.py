@@ -14,9 +14,9 @@ flushes; exit 0 if every record was acknowledged, 1 otherwise.
 
 Consumer: reads every partition of the topic, or ``--partition P`` from ``--offset N|earliest|latest``
 (default latest), from the end or with ``--from-beginning`` from the start. With ``--group G`` it starts
-from G's committed offsets where there are some and commits its position after each batch it prints
-(commits without group membership: our client has no group subscription yet, so do not share G with a
-running group). Records are printed by Kafka's DefaultMessageFormatter rules (``--property
+from G's committed offsets where there are some and commits its position after each batch it prints; it
+joins G as a member (subscribe), so several console consumers of one group share the partitions, as in
+Kafka. ``--group`` with ``--partition`` is refused, as Kafka refuses it. Records are printed by Kafka's DefaultMessageFormatter rules (``--property
 print.key=true ...``). It stops after ``--max-messages N`` or ``--timeout-ms`` without a record, and
 prints ``Processed a total of N messages`` on stderr, as Kafka does.
 
@@ -389,19 +389,24 @@ async def consume_records(opts: ConsumeOptions, out: BinaryIO, counter: list[int
     try:
         await consumer.start()
         partitions = await consumer.partitions_for_topic(opts.topic)
-        if opts.partition is not None:
-            if opts.partition not in partitions:
-                raise ToolError(f"topic '{opts.topic}' has partitions 0..{len(partitions) - 1}, "
-                                f"not {opts.partition}")
-            partitions = [opts.partition]
-        tps = [TopicPartition(opts.topic, p) for p in partitions]
-        consumer.assign(tps)
-        if isinstance(opts.offset, int):
-            consumer.seek(tps[0], opts.offset)
-        elif opts.offset == "earliest":
-            await consumer.seek_to_beginning(*tps)
-        elif opts.offset == "latest":
-            await consumer.seek_to_end(*tps)
+        if opts.group is not None and opts.partition is None:
+            # Kafka's console consumer: --group joins the group, which hands out the partitions; a
+            # partition without a committed offset starts where --from-beginning says (auto.offset.reset).
+            consumer.subscribe([opts.topic])
+        else:
+            if opts.partition is not None:
+                if opts.partition not in partitions:
+                    raise ToolError(f"topic '{opts.topic}' has partitions 0..{len(partitions) - 1}, "
+                                    f"not {opts.partition}")
+                partitions = [opts.partition]
+            tps = [TopicPartition(opts.topic, p) for p in partitions]
+            consumer.assign(tps)
+            if isinstance(opts.offset, int):
+                consumer.seek(tps[0], opts.offset)
+            elif opts.offset == "earliest":
+                await consumer.seek_to_beginning(*tps)
+            elif opts.offset == "latest":
+                await consumer.seek_to_end(*tps)
         loop = asyncio.get_running_loop()
         idle_since = loop.time()
         while opts.max_messages is None or counter[0] < opts.max_messages:

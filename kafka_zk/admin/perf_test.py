@@ -9,9 +9,9 @@ record's latency from just before ``send()`` to its acknowledgement. It prints K
 (a pipe or file gets only Kafka's lines, so scripts that parse them keep working).
 
 ``consumer-perf-test --bootstrap-server B --topic T --messages N`` reads N records from every partition of
-T (from the earliest offset, or the group's committed offsets with ``--group G``; ``--from-latest`` for the
-end) and prints ConsumerPerformance's CSV header and row. Our consumer is assigned the partitions instead
-of joining a group, so ``rebalance.time.ms`` is the time to look up the topic's partitions and leaders.
+T as a member of group ``--group G`` (default ``perf-consumer-NNNNN``, as Kafka's), from G's committed
+offsets or else the earliest (``--from-latest``: the end), and prints ConsumerPerformance's CSV header and
+row. ``rebalance.time.ms`` is the time from start to the group's first assignment, as Kafka measures it.
 It stops early after ``--timeout`` ms without a record and says so, as Kafka does.
 
 Exit codes: 0 done; 1 the cluster refused or records failed; 2 bad arguments.
@@ -95,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="deprecated spelling of --bootstrap-server")
     c.add_argument("--topic", required=True)
     c.add_argument("--messages", type=int, required=True, metavar="N", help="records to read")
-    c.add_argument("--group", help="start from this group's committed offsets")
+    c.add_argument("--group", help="the consumer group to join (default perf-consumer-NNNNN)")
     c.add_argument("--fetch-size", type=int, default=1024 * 1024, metavar="BYTES",
                    help="max.partition.fetch.bytes")
     c.add_argument("--from-latest", action="store_true",
@@ -245,7 +245,7 @@ def run_consumer_perf(args: argparse.Namespace) -> int:
     except PropertyError as e:
         return error(CONSUMER_PERF, str(e), 2)
     kwargs.pop("bootstrap_servers", None)
-    group = args.group or kwargs.pop("group_id", None)
+    group = args.group or kwargs.pop("group_id", None) or f"perf-consumer-{random.randrange(100000)}"
     kwargs.pop("group_id", None)
     kwargs.setdefault("client_id", "consumer-performance")
     kwargs.setdefault("auto_offset_reset", "latest" if args.from_latest else "earliest")
@@ -266,10 +266,9 @@ def run_consumer_perf(args: argparse.Namespace) -> int:
     return 0
 
 
-async def consumer_perf(bootstrap: str, group: str | None, kwargs: dict[str, Any],
+async def consumer_perf(bootstrap: str, group: str, kwargs: dict[str, Any],
                         args: argparse.Namespace) -> None:
     from kafka_zk.client.consumer import Consumer
-    from kafka_zk.common.tp import TopicPartition
 
     consumer = Consumer(bootstrap, group_id=group, **kwargs)
     live = LiveLine(sys.stdout)
@@ -277,16 +276,19 @@ async def consumer_perf(bootstrap: str, group: str | None, kwargs: dict[str, Any
     try:
         start_ms = _now_ms()
         await consumer.start()
-        partitions = await consumer.partitions_for_topic(args.topic)
-        consumer.assign([TopicPartition(args.topic, p) for p in partitions])
-        join_ms = _now_ms() - start_ms
-        round_join_ms = join_ms
+        await consumer.partitions_for_topic(args.topic)  # an unknown topic is an error, not a silent wait
+        consumer.subscribe([args.topic])
+        joined = False
+        join_ms = round_join_ms = 0
         last_consumed = now = _now_ms()
         last_report = start_ms  # as Kafka: the first interval includes the join (then subtracted as such)
         last_progress = time.monotonic()
         while messages < args.messages and now - last_consumed <= args.timeout:
             records = await consumer.poll(timeout_ms=100, max_records=args.messages - messages)
             now = _now_ms()
+            if not joined and consumer.assignment():
+                joined, join_ms = True, now - start_ms  # the join happened inside this poll
+                round_join_ms = join_ms
             if records:
                 last_consumed = now
             for r in records:

@@ -238,12 +238,13 @@ class LabContext:
 
     async def _events_since(self, broker_id: int) -> list[dict[str, Any]]:
         since = self._event_seq.get(broker_id, 0)
-        events = await self._fetch_events(broker_id, since + 1)
+        events = await self._fetch_events(broker_id, since)
         if events:
             self._event_seq[broker_id] = max(int(e["seq"]) for e in events)
         return events
 
     async def _fetch_events(self, broker_id: int, since: int) -> list[dict[str, Any]]:
+        """The broker's events with a sequence number above ``since``."""
         assert self._http is not None
         b = self.cluster.broker(broker_id)
         try:
@@ -251,9 +252,7 @@ class LabContext:
                 if r.status != 200:
                     return []
                 data: list[dict[str, Any]] = await r.json()
-                if data and min(int(e["seq"]) for e in data) < since:
-                    data = [e for e in data if int(e["seq"]) >= since]
-                return data
+                return [e for e in data if int(e["seq"]) > since]  # the endpoint's ``since`` is exclusive
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
             return []  # killed, paused or restarting: its events come when it answers again
 

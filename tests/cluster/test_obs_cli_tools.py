@@ -77,6 +77,7 @@ def test_console_round_trip_with_kafkas_properties(cluster: Any) -> None:
     lines = [f"user{i % 4}:event {i} \u2713" for i in range(12)]
     before = int(time.time() * 1000)
     p = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+                  "--property", "key.separator=:",
            "--property", "key.separator=:", "--producer-property", "acks=all",
            stdin="\n".join(lines).encode())
     assert (p.returncode, p.stderr) == (0, "")
@@ -127,6 +128,38 @@ def test_console_consumer_partition_offset_and_group(cluster: Any) -> None:
     assert rest.stdout.splitlines() == [f"m{i}" for i in range(4, 10)]  # resumes from the group's commit
 
 
+def test_console_consumers_of_one_group_share_its_partitions(cluster: Any) -> None:
+    """--group makes each console consumer a member: two of them split the partitions, each record once."""
+    bs, topic, group = cluster.bootstrap_servers, unique_name("share"), unique_name("g")
+    create(bs, topic, 4)
+    argv = [sys.executable, "-m", "kafka_zk", "console-consumer", "--bootstrap-server", bs, "--topic", topic,
+            "--group", group, "--from-beginning", "--timeout-ms", "8000",
+            "--consumer-property", "heartbeat.interval.ms=200", "--consumer-property", "fetch.max.wait.ms=100"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    try:
+        async def members_with_partitions() -> int:
+            async with AdminClient(bs) as admin:
+                try:
+                    desc = (await admin.describe_groups([group]))[group]
+                except Exception:
+                    return 0
+                return sum(1 for m in desc.members if len(m.assignment) > 16) if desc.state == "Stable" else 0
+        wait_until(lambda: asyncio.run(members_with_partitions()) == 2, timeout=30, interval=0.3,
+                   message="two console consumers did not both get partitions")
+        lines = [f"v{i}" for i in range(40)]
+        assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+                  "--property", "key.separator=:",
+                  stdin="".join(f"k{i}:{v}\n" for i, v in enumerate(lines)).encode()).returncode == 0
+        outs = [p.communicate(timeout=60)[0].decode().splitlines() for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert all(outs), f"one member printed nothing: {[len(o) for o in outs]}"
+    assert sorted(outs[0] + outs[1]) == sorted(lines)
+
+
 def test_console_tools_refuse_bad_arguments_in_one_line(cluster: Any) -> None:
     bs = cluster.bootstrap_servers
     cases = [
@@ -154,6 +187,7 @@ def test_console_producer_stops_at_a_line_without_key_and_keeps_earlier_ones(clu
     bs, topic = cluster.bootstrap_servers, unique_name("nokey")
     create(bs, topic, 1)
     p = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+                  "--property", "key.separator=:",
            "--property", "key.separator=:", stdin=b"a:1\nb:2\nbroken\nc:3\n")
     assert p.returncode == 1 and "No key found on line 3: 'broken'" in p.stderr
     wait_offsets(bs, topic, 1, {0: 2})
@@ -360,6 +394,7 @@ def test_zookeeper_group_offsets_with_live_lag(cluster: Any) -> None:
     create(bs, topic, 2)
     lines = b"".join(b"k%d:v\n" % i for i in range(40))
     assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+                  "--property", "key.separator=:",
               "--property", "key.separator=:", stdin=lines).returncode == 0
     wait_offsets(bs, topic, 2, 40)
     ends = offsets(bs, topic, 2)
@@ -402,6 +437,7 @@ def test_dump_log_of_a_live_brokers_segment(cluster: Any) -> None:
     bs, topic = cluster.bootstrap_servers, unique_name("dump")
     create(bs, topic, 1)
     assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
+                  "--property", "key.separator=:",
               "--property", "key.separator=:", stdin=b"alpha:one\nbeta:two\n").returncode == 0
     files = leader_log_files(cluster, topic)
     p = kz("dump-log", "--files", files[0], "--print-data-log")
