@@ -16,8 +16,8 @@ Consumer: reads every partition of the topic, or ``--partition P`` from ``--offs
 (default latest), from the end or with ``--from-beginning`` from the start. With ``--group G`` it starts
 from G's committed offsets where there are some and commits its position after each batch it prints; it
 joins G as a member (subscribe), so several console consumers of one group share the partitions, as in
-Kafka. ``--group`` with ``--partition`` is refused, as Kafka refuses it. Records are printed by Kafka's DefaultMessageFormatter rules (``--property
-print.key=true ...``). It stops after ``--max-messages N`` or ``--timeout-ms`` without a record, and
+Kafka. ``--group`` with ``--partition`` is refused, as Kafka refuses it. Records are printed by Kafka's
+DefaultMessageFormatter rules (``--property print.key=true ...``). It stops after ``--max-messages N`` or ``--timeout-ms`` without a record, and
 prints ``Processed a total of N messages`` on stderr, as Kafka does.
 
 Exit codes: 0 done; 1 the cluster refused, could not be reached, or the topic does not exist; 2 bad arguments.

@@ -77,7 +77,6 @@ def test_console_round_trip_with_kafkas_properties(cluster: Any) -> None:
     lines = [f"user{i % 4}:event {i} \u2713" for i in range(12)]
     before = int(time.time() * 1000)
     p = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
-                  "--property", "key.separator=:",
            "--property", "key.separator=:", "--producer-property", "acks=all",
            stdin="\n".join(lines).encode())
     assert (p.returncode, p.stderr) == (0, "")
@@ -187,7 +186,6 @@ def test_console_producer_stops_at_a_line_without_key_and_keeps_earlier_ones(clu
     bs, topic = cluster.bootstrap_servers, unique_name("nokey")
     create(bs, topic, 1)
     p = kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
-                  "--property", "key.separator=:",
            "--property", "key.separator=:", stdin=b"a:1\nb:2\nbroken\nc:3\n")
     assert p.returncode == 1 and "No key found on line 3: 'broken'" in p.stderr
     wait_offsets(bs, topic, 1, {0: 2})
@@ -394,7 +392,6 @@ def test_zookeeper_group_offsets_with_live_lag(cluster: Any) -> None:
     create(bs, topic, 2)
     lines = b"".join(b"k%d:v\n" % i for i in range(40))
     assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
-                  "--property", "key.separator=:",
               "--property", "key.separator=:", stdin=lines).returncode == 0
     wait_offsets(bs, topic, 2, 40)
     ends = offsets(bs, topic, 2)
@@ -437,7 +434,6 @@ def test_dump_log_of_a_live_brokers_segment(cluster: Any) -> None:
     bs, topic = cluster.bootstrap_servers, unique_name("dump")
     create(bs, topic, 1)
     assert kz("console-producer", "--bootstrap-server", bs, "--topic", topic, "--property", "parse.key=true",
-                  "--property", "key.separator=:",
               "--property", "key.separator=:", stdin=b"alpha:one\nbeta:two\n").returncode == 0
     files = leader_log_files(cluster, topic)
     p = kz("dump-log", "--files", files[0], "--print-data-log")
