@@ -437,7 +437,6 @@ class ZkConnection:
             out.append(results)
         return out
 
-
     def multi_each(self, ops: Sequence[tuple[Any, ...]], controller_epoch_zk_version: int | None = None,
                    group: int = 0) -> list[list[Any]]:
         """Each op as if it ran as its own (fenced) multi-op — ``multi_many([[op] for op in ops])`` — but
@@ -454,6 +453,7 @@ class ZkConnection:
             else:
                 out.extend(self.multi_many([[op] for op in chunk], controller_epoch_zk_version))
         return out
+
 
 def _open_acl() -> list[Any]:
     from kazoo.security import OPEN_ACL_UNSAFE
