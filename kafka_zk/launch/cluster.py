@@ -320,29 +320,7 @@ class LocalCluster:
     def _metadata_ready(self, wanted: set[int], registered: set[int]) -> bool:
         """Every wanted broker answers Metadata with all registered brokers and a controller: the controller's
         UpdateMetadata has reached it, so clients bootstrapping from it see the whole cluster."""
-        import asyncio
-
-        from kafka_zk.client.connection import KafkaConnection
-        from kafka_zk.protocol.apis import ApiKey
-        from kafka_zk.protocol.messages.metadata import MetadataRequest
-
-        async def check(b: BrokerProcess) -> bool:
-            try:
-                conn = await KafkaConnection.open(LOCALHOST, b.port, client_id="kafka-zk-cluster", timeout=2.0)
-            except Exception:
-                return False
-            try:
-                resp = await conn.request(ApiKey.METADATA, MetadataRequest(topics=[]), version=1, timeout=2.0)
-                return {br.node_id for br in resp.brokers} >= registered and resp.controller_id in registered
-            except Exception:
-                return False
-            finally:
-                await conn.close()
-
-        async def all_ready() -> bool:
-            return all(await asyncio.gather(*(check(self.broker(bid)) for bid in wanted)))
-
-        return asyncio.run(all_ready())
+        return all(brokers_see_cluster([(LOCALHOST, self.broker(bid).port) for bid in wanted], registered))
 
     def log_tail(self, broker_id: int, lines: int = 20) -> str:
         try:
@@ -389,3 +367,34 @@ def _wait_for(cond: Any, timeout_s: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise ClusterError(f"timed out after {timeout_s:.0f}s waiting for {what}")
         time.sleep(0.05)
+
+
+def brokers_see_cluster(addresses: list[tuple[str, int]], registered: set[int]) -> list[bool]:
+    """For each broker address: does its Metadata answer name every registered broker and a controller?
+
+    Registration in ZooKeeper is not readiness: until the controller's first UpdateMetadata reaches a broker,
+    it answers Metadata with no brokers and controller -1, as Kafka does, and librdkafka's admin client then
+    waits for its next metadata refresh (minutes) before it looks for the controller again."""
+    import asyncio
+
+    from kafka_zk.client.connection import KafkaConnection
+    from kafka_zk.protocol.apis import ApiKey
+    from kafka_zk.protocol.messages.metadata import MetadataRequest
+
+    async def check(host: str, port: int) -> bool:
+        try:
+            conn = await KafkaConnection.open(host, port, client_id="kafka-zk-cluster", timeout=2.0)
+        except Exception:
+            return False
+        try:
+            resp = await conn.request(ApiKey.METADATA, MetadataRequest(topics=[]), version=1, timeout=2.0)
+            return {br.node_id for br in resp.brokers} >= registered and resp.controller_id in registered
+        except Exception:
+            return False
+        finally:
+            await conn.close()
+
+    async def all_checks() -> list[bool]:
+        return list(await asyncio.gather(*(check(host, port) for host, port in addresses)))
+
+    return asyncio.run(all_checks())

@@ -41,9 +41,23 @@ def browser() -> Any:
 
 
 def wait_for(driver: Any, cond: Callable[[Any], Any], timeout: float = 60) -> Any:
+    """Poll `cond`; the page re-renders on every update, so an element found a moment ago may be stale."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(cond)
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(cond)
+
+
+def leader_of(driver: Any, tp: str) -> int | None:
+    """The leader the page shows for `tp`, read in one script call (atomic against a re-render)."""
+    got = driver.execute_script(
+        "const el = document.querySelector(`[data-tp=\"${arguments[0]}\"]`);"
+        " return el ? el.getAttribute('data-leader') : null;",
+        tp,
+    )
+    return None if got is None else int(got)
 
 
 def test_dashboard_renders_the_cluster_and_follows_a_leader_failover_without_reload(
@@ -71,19 +85,22 @@ def test_dashboard_renders_the_cluster_and_follows_a_leader_failover_without_rel
     # watch from the controller's dashboard and kill the leader of partition 0 (another broker)
     browser.get(cluster.broker(controller).dashboard)
     tp = f"{topic}-0"
-    part = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-tp="{tp}"]'))[0]
-    nodes = browser.find_elements(By.CSS_SELECTOR, "#ring g.node")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-tp="{tp}"]'))
+    nodes = wait_for(browser, lambda d: [
+        (n.get_attribute("data-broker-id"), n.get_attribute("data-controller"))
+        for n in d.find_elements(By.CSS_SELECTOR, "#ring g.node")
+    ])
     assert len(nodes) == 3
-    marked = [n.get_attribute("data-broker-id") for n in nodes if n.get_attribute("data-controller") == "true"]
-    assert marked == [str(controller)]
-    assert len(part.find_elements(By.CSS_SELECTOR, ".replica")) == 3
+    assert [b for b, is_controller in nodes if is_controller == "true"] == [str(controller)]
+    replicas = wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, f'[data-tp="{tp}"] .replica')))
+    assert replicas == 3
     wait_for(browser, lambda d: d.find_element(By.ID, "conn").text == "live")
-    leader = int(part.get_attribute("data-leader"))
+    leader = leader_of(browser, tp)
     if leader == controller:  # keep the page's broker alive: move on to a partition another broker leads
         for p in range(1, 3):
-            el = browser.find_element(By.CSS_SELECTOR, f'[data-tp="{topic}-{p}"]')
-            if int(el.get_attribute("data-leader")) != controller:
-                tp, leader = f"{topic}-{p}", int(el.get_attribute("data-leader"))
+            other = leader_of(browser, f"{topic}-{p}")
+            if other is not None and other != controller:
+                tp, leader = f"{topic}-{p}", other
                 break
     assert leader != controller
     shot = os.environ.get("KAFKA_ZK_DASHBOARD_PNG")
@@ -95,14 +112,13 @@ def test_dashboard_renders_the_cluster_and_follows_a_leader_failover_without_rel
     cluster.kill(leader)
 
     def new_leader(d: Any) -> int | None:
-        el = d.find_element(By.CSS_SELECTOR, f'[data-tp="{tp}"]')
-        got = int(el.get_attribute("data-leader"))
-        return got if got not in (leader, -1) else None
+        got = leader_of(d, tp)
+        return got if got not in (leader, -1, None) else None
 
     elected = wait_for(browser, new_leader)
     assert elected != leader
     down = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'#ring g.node.down[data-broker-id="{leader}"]'))
     assert down
     assert browser.execute_script("return window.__noReload") == "still the same page"
-    timeline = browser.find_element(By.ID, "events").text
+    timeline = wait_for(browser, lambda d: d.find_element(By.ID, "events").text or None)
     assert "broker.failed" in timeline or "partition.leader_elected" in timeline

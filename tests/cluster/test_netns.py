@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from kafka_zk.launch.cluster import brokers_see_cluster
 from kafka_zk.launch.zookeeper import ZooKeeperEnsemble
 from tests.helpers import wait_until
 from zk_layout import KafkaZkClient
@@ -145,6 +146,9 @@ def test_a_broker_cut_off_is_failed_over_like_a_crash_and_rejoins(hosts: Hosts, 
         procs = [_start_broker(hosts, i, connect, tmp_path) for i in range(BROKERS)]
         wait_until(lambda: sorted(zk.get_broker_ids()) == list(range(BROKERS)) and zk.get_controller_id() is not None,
                    timeout=60, message="every broker registered and a controller elected")
+        wait_until(lambda: all(brokers_see_cluster([(hosts.address(i), 9092) for i in range(BROKERS)],
+                                                   set(range(BROKERS)))),
+                   timeout=30, message="every broker's metadata names the whole cluster and its controller")
         bootstrap = ",".join(f"{hosts.address(i)}:9092" for i in range(BROKERS))
         admin = AdminClient({"bootstrap.servers": bootstrap})
         admin.create_topics([NewTopic("spread", 3, 3)])["spread"].result(30)
