@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 import uuid
 from typing import Any, Awaitable, Callable, TypeVar
 
 from kazoo.client import KazooClient
 
+from kafka_zk.common import waiting
 from kafka_zk.launch.ports import free_port, free_ports
 
 __all__ = ["free_port", "free_ports", "wait_until", "async_wait_until", "expire_session", "unique_name", "run_async"]
@@ -41,30 +41,22 @@ def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
 
 
 def wait_until(cond: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, message: str | None = None) -> T:
-    """Call ``cond`` until it returns something truthy and return that; AssertionError after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(message or f"condition not met within {timeout}s: {getattr(cond, '__name__', cond)}")
-        time.sleep(interval)
+    """Call ``cond`` until it returns something truthy and return that; AssertionError after ``timeout`` s
+    (a test failure, not an error: the behaviour under test did not happen)."""
+    try:
+        return waiting.wait_until(cond, timeout, message or getattr(cond, "__name__", repr(cond)), interval)
+    except waiting.WaitTimeout as e:
+        raise AssertionError(message or str(e)) from None
 
 
 async def async_wait_until(cond: Callable[[], Any | Awaitable[Any]], timeout: float = 10.0,
                            interval: float = 0.02, message: str | None = None) -> Any:
     """Like :func:`wait_until` inside a coroutine; ``cond`` may be async."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(message or f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
+    try:
+        return await waiting.async_wait_until(cond, timeout, message or getattr(cond, "__name__", repr(cond)),
+                                              interval)
+    except waiting.WaitTimeout as e:
+        raise AssertionError(message or str(e)) from None
 
 
 def expire_session(kazoo: KazooClient, timeout: float = 15.0) -> int:

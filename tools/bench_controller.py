@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafka_zk.common import event_kinds as kinds
+from kafka_zk.common.waiting import WaitTimeout, wait_until
 from kafka_zk.launch.cluster import LocalCluster
 from kafka_zk.launch.zookeeper import ZooKeeperServer
 from zk_layout import KafkaZkClient, paths
@@ -76,14 +77,10 @@ def last_seq(cluster: LocalCluster, broker_id: int) -> int:
 
 
 def wait_for(cond: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {timeout_s:g}s waiting for {what}")
-        time.sleep(interval_s)
+    try:
+        return wait_until(cond, timeout_s, what, interval_s)
+    except WaitTimeout as e:
+        raise SystemExit(str(e)) from None
 
 
 def wait_event(cluster: LocalCluster, kind: str, timeout_s: float, since_by_broker: dict[int, int],

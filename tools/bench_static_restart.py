@@ -28,6 +28,8 @@ from typing import Any
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kafka_zk.common.waiting import wait_until
+
 
 class Member:
     """A consumer polled on its own thread (the only thread that touches it)."""
@@ -56,11 +58,7 @@ class Member:
 
 
 def wait(cond: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.005)
+    wait_until(cond, timeout, what, interval_s=0.005)
 
 
 def run_mode(bootstrap: str, topic: str, partitions: int, members: int, static: bool) -> tuple[float, int, float]:

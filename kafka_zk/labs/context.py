@@ -21,6 +21,7 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 import aiohttp
 
 from kafka_zk.client.admin import AdminClient, NewTopic
+from kafka_zk.common.waiting import async_wait_until
 from kafka_zk.labs.narration import Narrator, describe_znode, replica_table
 from kafka_zk.launch.cluster import LocalCluster
 from zk_layout.client import KafkaZkClient
@@ -303,16 +304,7 @@ class LabContext:
     async def wait_for(self, cond: Callable[[], Awaitable[Any] | Any], timeout_s: float, what: str,
                        interval_s: float = 0.1) -> Any:
         """Poll ``cond`` until it returns something truthy; raises TimeoutError naming ``what``."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            value = cond()
-            if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
-                value = await value
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout_s:g}s waiting for {what}")
-            await asyncio.sleep(interval_s)
+        return await async_wait_until(cond, timeout_s, what, interval_s)
 
 
 def _replica_of(state: dict[str, Any] | None, topic: str, partition: int) -> dict[str, Any] | None:
