@@ -308,18 +308,24 @@ class MetadataClient:
         """
         deadline = time.monotonic() + timeout
         while True:
+            propagating = False
             md = await self.refresh([topic], allow_auto_create=allow_auto_create)
             t = md.topics.get(topic)
             code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION if t is None else t.error_code
             if code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION and not allow_auto_create:
-                raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic '{topic}' does not exist")
+                if not await self._known_to_any_broker(topic):
+                    raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic '{topic}' does not exist")
+                code = ErrorCode.LEADER_NOT_AVAILABLE  # created, still on its way to the broker we asked
+                propagating = True
             if code != ErrorCode.NONE and classify(code) == Action.FAIL:
                 raise to_error(code, f"topic '{topic}': {error_name(code)}")
             if t is not None and code == ErrorCode.NONE and len(t.partitions) >= min_partitions and (
                     not require_leaders or all(p.leader >= 0 for p in t.partitions.values())):
                 return t
             if time.monotonic() > deadline:
-                if t is None or not t.partitions:
+                if propagating:
+                    missing = "some brokers know it, the one asked does not yet"
+                elif t is None or not t.partitions:
                     missing = f"metadata says {error_name(code)}"
                 elif len(t.partitions) < min_partitions:
                     missing = f"{len(t.partitions)} of {min_partitions} partitions known"
@@ -327,6 +333,27 @@ class MetadataClient:
                     missing = f"partitions without a leader: {[p for p, m in sorted(t.partitions.items()) if m.leader < 0]}"
                 raise KafkaError(ErrorCode.REQUEST_TIMED_OUT, f"topic '{topic}' not ready after {timeout:g}s ({missing})")
             await asyncio.sleep(self.retry_backoff)
+
+    async def _known_to_any_broker(self, topic: str) -> bool:
+        """Does any broker's Metadata answer list ``topic``?
+
+        A new topic reaches the brokers' metadata caches one UpdateMetadata at a time, so a broker may still
+        call a topic unknown that another one (the one that answered CreateTopics) already serves; librdkafka
+        waits ``topic.metadata.propagation.max.ms`` for this. Asking each broker once tells a topic on its way
+        from one that does not exist, without a wait. The answers are not merged: a lagging broker's view
+        must not replace a fresher one."""
+        req = MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(name=topic)],
+                              allow_auto_topic_creation=False)
+        for node_id in sorted(self.metadata.brokers):
+            try:
+                conn = await self.connection(node_id)
+                resp = await conn.request(ApiKey.METADATA, req, version=self._metadata_version(conn))
+            except (KafkaConnectionError, KafkaRequestTimeoutError):
+                continue
+            t = cluster_metadata_from_response(resp).topics.get(topic)
+            if t is not None and t.error_code != ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+                return True
+        return False
 
     async def leader_for(self, tp: TopicPartition, refresh_if_unknown: bool = True) -> int:
         """The leader of ``tp`` (refreshing once if unknown); -1 when there is none."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -103,7 +104,8 @@ def test_ctrl_c_delivers_what_was_typed_and_exits_130(shared_cluster: Any) -> No
     bs, topic = shared_cluster.bootstrap_servers, unique_name("ctrlc")
     create(bs, topic, 1)
     proc = subprocess.Popen([sys.executable, "-m", "kafka_zk", "produce", "--bootstrap-server", bs, "--topic", topic],
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"})  # SIGABRT prints every thread's stack
     try:
         assert proc.stdin is not None
         proc.stdin.write(b"typed\nlines\n")
@@ -112,7 +114,13 @@ def test_ctrl_c_delivers_what_was_typed_and_exits_130(shared_cluster: Any) -> No
                "--timeout-ms", "10000")
         assert c.stdout == b"typed\nlines\n"  # sent while still reading
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(15) == 130
+        try:
+            code = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=10)
+            pytest.fail("console producer still running 30 s after Ctrl-C; where it was:\n" + err.decode(errors="replace"))
+        assert code == 130
         assert proc.stderr is not None and proc.stderr.read() == b""
     finally:
         if proc.poll() is None:

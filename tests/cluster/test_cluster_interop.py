@@ -31,11 +31,19 @@ def codecs() -> list[str]:
     return [name for code, name in CODEC_NAMES.items() if code in have]
 
 
-def create_topic(bootstrap: str, topic: str, partitions: int = PARTITIONS, rf: int = 3) -> None:
+def create_topic(bootstrap: str, topic: str, partitions: int = PARTITIONS, rf: int = 3,
+                 replica_assignment: list[list[int]] | None = None) -> None:
+    """Create ``topic`` (``partitions`` x ``rf``, or as ``replica_assignment`` lists, preferred leader first)
+    and wait until every partition has a leader."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, partitions, rf)])[topic].result(30)
+    if replica_assignment is not None:
+        partitions = len(replica_assignment)
+        new = NewTopic(topic, num_partitions=partitions, replica_assignment=replica_assignment)
+    else:
+        new = NewTopic(topic, partitions, rf)
+    admin.create_topics([new])[topic].result(30)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         md = admin.list_topics(topic, timeout=5).topics[topic]
