@@ -100,12 +100,20 @@ def test_errors_are_one_line_with_exit_codes(shared_cluster: Any, argv: list[str
     assert err.splitlines()[0].startswith(f"kafka-zk {argv[0]}: error: ")
 
 
+def _ctrl_c_as_on_a_terminal() -> None:
+    """Give the child SIGINT's default disposition. A suite started in the background by a non-interactive
+    shell (``.ci/run &``, nohup) inherits SIGINT *ignored*, as POSIX shells do for asynchronous commands, and
+    an ignored signal stays ignored across exec: the producer would never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_delivers_what_was_typed_and_exits_130(shared_cluster: Any) -> None:
     bs, topic = shared_cluster.bootstrap_servers, unique_name("ctrlc")
     create(bs, topic, 1)
     proc = subprocess.Popen([sys.executable, "-m", "kafka_zk", "produce", "--bootstrap-server", bs, "--topic", topic],
                             stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONFAULTHANDLER": "1"})  # SIGABRT prints every thread's stack
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT prints every thread's stack
+                            preexec_fn=_ctrl_c_as_on_a_terminal)
     try:
         assert proc.stdin is not None
         proc.stdin.write(b"typed\nlines\n")
