@@ -226,6 +226,9 @@ class ZooKeeperEnsemble:
 
     def is_running(self, index: int) -> bool:
         spec = self.servers[index]
+        proc = self._procs.get(index)
+        if proc is not None and proc.pid == spec.pid:
+            return proc.poll() is None  # our own child: no /proc guessing needed
         return spec.pid is not None and _our_process_alive(spec.pid, spec.cfg_path)
 
     def __enter__(self) -> "ZooKeeperEnsemble":
@@ -418,16 +421,25 @@ def _state_running(state: dict[str, Any]) -> bool:
 
 
 def _our_process_alive(pid: int, cfg_path: Path) -> bool:
-    """True when ``pid`` runs and is the ZooKeeper started with ``cfg_path`` (not a reused pid, not a zombie)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
-        _reap(pid)
-        return False
-    return MAIN_CLASS.encode() in cmdline and str(cfg_path).encode() in cmdline
+    """True when ``pid`` runs and is the ZooKeeper started with ``cfg_path`` (not a reused pid, not a zombie).
+
+    A child that is still inside ``execve`` has an empty ``/proc/<pid>/cmdline`` for a moment (``Popen``
+    returns once the old image is gone, before the new one's argv is mapped), so an empty answer is read
+    again rather than taken for "some other process"."""
+    for _ in range(50):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+            _reap(pid)
+            return False
+        if cmdline:
+            args = cmdline.split(b"\0")
+            return MAIN_CLASS.encode() in args and str(cfg_path).encode() in args
+        time.sleep(0.002)
+    return False
 
 
 def _reap(pid: int) -> None:
