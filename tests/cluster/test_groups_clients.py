@@ -82,7 +82,13 @@ def confluent():
 
 def kafka_python():
     from kafka import KafkaConsumer
+    from kafka.coordinator.consumer import ConsumerCoordinator
     from kafka.errors import KafkaError
+    # kafka-python 3.0.12's leader wedge (docs/consumer-groups.md, known client issues): a join it started
+    # and has not finished must keep need_rejoin() true, or a poll() that times out mid-join never resumes it.
+    need_rejoin = ConsumerCoordinator.need_rejoin
+    ConsumerCoordinator.need_rejoin = lambda self: need_rejoin(self) or (
+        self.rejoining and self._subscription.partitions_auto_assigned())
     c = KafkaConsumer(bootstrap_servers=cfg["bootstrap"].split(","), group_id=cfg["group"], client_id=cfg["client_id"],
                       enable_auto_commit=cfg["auto_commit"], auto_commit_interval_ms=500,
                       auto_offset_reset=cfg["reset"], session_timeout_ms=6000, heartbeat_interval_ms=1000,
@@ -229,7 +235,10 @@ def wait_shared(group: list[Member], topic: str, partitions: int, timeout: float
         flat = [tp for parts in owned.values() for tp in parts]
         return owned if sorted(flat) == sorted(everything) and all(owned.values()) else {}
 
-    return wait_until(shared, timeout=timeout, interval=0.1, message=f"{topic} not shared by {group}")
+    try:
+        return wait_until(shared, timeout=timeout, interval=0.1)
+    except AssertionError:
+        raise AssertionError(f"{topic} not shared by {group} (as they are now)") from None
 
 
 def wait_consumed(group: list[Member], values: range, timeout: float = 45) -> None:
