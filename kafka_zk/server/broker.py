@@ -156,6 +156,7 @@ class KafkaBroker:
         self._topic_configs: dict[str, LogConfig] = {}
         self._started = False
         self._stopping = False
+        self._controlled_task: asyncio.Task[bool] | None = None
         self.stopped = asyncio.Event()
 
     # ---- helpers used by handlers --------------------------------------------------------------------
@@ -437,6 +438,9 @@ class KafkaBroker:
         """Shut down (idempotent; also after a failed :meth:`start`). ``controlled`` first asks the
         controller to move leadership off this broker (when ``controlled.shutdown.enable``)."""
         if self._stopping:
+            if not controlled and self._controlled_task is not None and not self._controlled_task.done():
+                log.warning("stop requested again: giving up the controlled shutdown", broker_id=self.broker_id)
+                self._controlled_task.cancel()
             await self.stopped.wait()
             return
         self._stopping = True
@@ -446,7 +450,15 @@ class KafkaBroker:
         loop = asyncio.get_running_loop()
         try:
             if controlled and self.config["controlled.shutdown.enable"] and self.broker_epoch >= 0:
-                await self._controlled_shutdown()
+                # A task, so that a second stop(controlled=False) (a second SIGTERM) can cut it short;
+                # asyncio.wait, so that its cancellation is not ours.
+                self._controlled_task = asyncio.create_task(self._controlled_shutdown(), name="controlled-shutdown")
+                await asyncio.wait({self._controlled_task})
+            if not self.zk.connected:
+                # Nothing below needs ZooKeeper to stop, yet with it unreachable each call would wait for it
+                # (controller resignation, watch removal): a closed client makes them fail at once.
+                log.warning("ZooKeeper unreachable while stopping: closing its session first", broker_id=self.broker_id)
+                await loop.run_in_executor(None, self.zk.close)
             if self.http is not None:
                 await self.http.stop()
             for kl in self.listeners:
@@ -470,9 +482,15 @@ class KafkaBroker:
         cfg = self.config
         retries = cfg["controlled.shutdown.max.retries"]
         backoff_s = cfg["controlled.shutdown.retry.backoff.ms"] / 1000
+        # Each attempt is bounded: with ZooKeeper unreachable a read of /controller waits for a reconnect that
+        # may never come (Kafka 2.x retries it until reconnected), and a broker must still stop.
+        attempt_timeout_s = cfg["controller.socket.timeout.ms"] / 1000
         for attempt in range(1, retries + 1):
             try:
-                code, remaining = await self._send_controlled_shutdown()
+                code, remaining = await asyncio.wait_for(self._send_controlled_shutdown(), attempt_timeout_s)
+            except TimeoutError:
+                code, remaining = ErrorCode.REQUEST_TIMED_OUT, []
+                log.info("controlled shutdown request timed out", attempt=attempt, timeout_s=attempt_timeout_s)
             except Exception as e:
                 code, remaining = ErrorCode.NETWORK_EXCEPTION, []
                 log.info(
