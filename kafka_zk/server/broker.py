@@ -454,6 +454,8 @@ class KafkaBroker:
                 # asyncio.wait, so that its cancellation is not ours.
                 self._controlled_task = asyncio.create_task(self._controlled_shutdown(), name="controlled-shutdown")
                 await asyncio.wait({self._controlled_task})
+                if not self._controlled_task.cancelled():
+                    self._controlled_task.result()  # an unexpected error still ends the stop here, as before
             if not self.zk.connected:
                 # Nothing below needs ZooKeeper to stop, yet with it unreachable each call would wait for it
                 # (controller resignation, watch removal): a closed client makes them fail at once.
