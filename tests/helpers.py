@@ -40,23 +40,36 @@ def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
     return runner
 
 
-def wait_until(cond: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, message: str | None = None) -> T:
+Message = str | Callable[[], str] | None
+
+
+def _failure(message: Message, timed_out: waiting.WaitTimeout) -> AssertionError:
+    """The AssertionError of a wait that gave up; a callable ``message`` is asked now, so that it can describe
+    the state the wait ended in rather than the one it began with."""
+    text = message() if callable(message) else message
+    return AssertionError(text or str(timed_out))
+
+
+def _what(cond: Callable[..., Any], message: Message) -> str:
+    return message if isinstance(message, str) else getattr(cond, "__name__", repr(cond))
+
+
+def wait_until(cond: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, message: Message = None) -> T:
     """Call ``cond`` until it returns something truthy and return that; AssertionError after ``timeout`` s
     (a test failure, not an error: the behaviour under test did not happen)."""
     try:
-        return waiting.wait_until(cond, timeout, message or getattr(cond, "__name__", repr(cond)), interval)
+        return waiting.wait_until(cond, timeout, _what(cond, message), interval)
     except waiting.WaitTimeout as e:
-        raise AssertionError(message or str(e)) from None
+        raise _failure(message, e) from None
 
 
 async def async_wait_until(cond: Callable[[], Any | Awaitable[Any]], timeout: float = 10.0,
-                           interval: float = 0.02, message: str | None = None) -> Any:
+                           interval: float = 0.02, message: Message = None) -> Any:
     """Like :func:`wait_until` inside a coroutine; ``cond`` may be async."""
     try:
-        return await waiting.async_wait_until(cond, timeout, message or getattr(cond, "__name__", repr(cond)),
-                                              interval)
+        return await waiting.async_wait_until(cond, timeout, _what(cond, message), interval)
     except waiting.WaitTimeout as e:
-        raise AssertionError(message or str(e)) from None
+        raise _failure(message, e) from None
 
 
 def expire_session(kazoo: KazooClient, timeout: float = 15.0) -> int:

@@ -235,10 +235,7 @@ def wait_shared(group: list[Member], topic: str, partitions: int, timeout: float
         flat = [tp for parts in owned.values() for tp in parts]
         return owned if sorted(flat) == sorted(everything) and all(owned.values()) else {}
 
-    try:
-        return wait_until(shared, timeout=timeout, interval=0.1)
-    except AssertionError:
-        raise AssertionError(f"{topic} not shared by {group} (as they are now)") from None
+    return wait_until(shared, timeout=timeout, interval=0.1, message=lambda: f"{topic} not shared by {group}")
 
 
 def wait_consumed(group: list[Member], values: range, timeout: float = 45) -> None:
@@ -251,7 +248,7 @@ def wait_consumed(group: list[Member], values: range, timeout: float = 45) -> No
         return wanted - seen
 
     wait_until(lambda: not missing(), timeout=timeout, interval=0.1,
-               message=f"records never delivered (at-least-once broken?) e.g. {sorted(missing(), key=int)[:5]}")
+               message=lambda: f"records never delivered (at-least-once broken?) e.g. {sorted(missing(), key=int)[:5]}")
 
 
 @pytest.mark.parametrize("client", CLIENTS)

@@ -9,15 +9,13 @@ up), and a second SIGTERM gives up the controlled shutdown at once (``kafka-zk b
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from kafka_zk.launch.cluster import LocalCluster
+from kafka_zk.launch.cluster import ClusterError, LocalCluster
 from kafka_zk.launch.zookeeper import ZooKeeperServer
 from tests.helpers import wait_until
 
@@ -38,18 +36,22 @@ def log_of(cluster: LocalCluster) -> str:
     return Path(cluster.broker(0).log_path).read_text(errors="replace")
 
 
+def sigterm_and_wait_for_exit(cluster: LocalCluster, timeout_s: float) -> None:
+    try:
+        cluster.kill(0, "TERM", timeout_s=timeout_s)
+    except ClusterError as e:
+        raise AssertionError(f"{e}; end of its log:\n{cluster.log_tail(0, 40)}") from None
+
+
 def test_sigterm_gives_up_the_controlled_shutdown_after_its_bounded_retries(zookeeper: ZooKeeperServer,
                                                                            tmp_path: Path) -> None:
     cluster = one_broker(zookeeper, tmp_path, {"controller.socket.timeout.ms": "1500",
                                                "controlled.shutdown.max.retries": "2",
                                                "controlled.shutdown.retry.backoff.ms": "100"})
     try:
-        pid = cluster.broker(0).pid()
-        assert pid is not None
         zookeeper.kill(0)
         t0 = time.monotonic()
-        os.kill(pid, signal.SIGTERM)
-        assert wait_until(lambda: not cluster.broker(0).is_running(), timeout=30), log_of(cluster)[-3000:]
+        sigterm_and_wait_for_exit(cluster, timeout_s=30)
         took = time.monotonic() - t0
         text = log_of(cluster)
         assert text.count("controlled shutdown request timed out") == 2, text[-3000:]
@@ -62,15 +64,12 @@ def test_sigterm_gives_up_the_controlled_shutdown_after_its_bounded_retries(zook
 def test_a_second_sigterm_stops_at_once(zookeeper: ZooKeeperServer, tmp_path: Path) -> None:
     cluster = one_broker(zookeeper, tmp_path, {})  # Kafka's defaults: 3 attempts of up to 30 s each
     try:
-        pid = cluster.broker(0).pid()
-        assert pid is not None
         zookeeper.kill(0)
-        os.kill(pid, signal.SIGTERM)
+        cluster.kill(0, "TERM", wait=False)
         wait_until(lambda: "stopping broker" in log_of(cluster), timeout=10)
         time.sleep(0.5)
         assert cluster.broker(0).is_running()  # still trying to reach the controller
-        os.kill(pid, signal.SIGTERM)
-        assert wait_until(lambda: not cluster.broker(0).is_running(), timeout=20), log_of(cluster)[-3000:]
+        sigterm_and_wait_for_exit(cluster, timeout_s=20)
         text = log_of(cluster)
         assert "giving up the controlled shutdown" in text and "broker stopped" in text, text[-3000:]
     finally:

@@ -36,3 +36,17 @@ def test_async_awaits_a_coroutine_condition() -> None:
 def test_async_gives_up_too() -> None:
     with pytest.raises(WaitTimeout, match="waiting for the ISR to grow"):
         asyncio.run(async_wait_until(lambda: False, timeout_s=0.02, what="the ISR to grow", interval_s=0.005))
+
+
+def test_a_test_failure_describes_the_state_the_wait_ended_in() -> None:
+    from tests.helpers import async_wait_until as test_async_wait_until
+    from tests.helpers import wait_until as test_wait_until
+
+    calls: list[int] = []  # asked when the wait gives up, the message sees every call (read eagerly: none)
+    with pytest.raises(AssertionError, match=r"^conditions checked: [1-9]\d*$"):
+        test_wait_until(lambda: calls.append(1), timeout=0.03, interval=0.01,
+                        message=lambda: f"conditions checked: {len(calls)}")
+    with pytest.raises(AssertionError, match=r"^never$"):
+        asyncio.run(test_async_wait_until(lambda: False, timeout=0.01, interval=0, message=lambda: "never"))
+    with pytest.raises(AssertionError, match=r"timed out after 0.01s waiting for <lambda>"):
+        test_wait_until(lambda: False, timeout=0.01, interval=0)
