@@ -9,10 +9,11 @@
 #                                                    seconds), zk (real ZooKeeper), cluster (broker processes)
 #   bash tools/dev.sh setup                          only install
 #
-# "Install what is missing": the Debian packages `zookeeper`, `kcat`, `golang-go` and
-# `golang-github-shopify-sarama-dev` (apt-get install -y; apt-get update
+# "Install what is missing": the Debian packages `zookeeper`, `kcat`, `golang-go`,
+# `golang-github-shopify-sarama-dev`, chromium and a C compiler (apt-get install -y; apt-get update
 # only if that fails), and a virtualenv in .venv with `pip install -e '.[test]'`, redone only when
-# setup.cfg/pyproject.toml changed (a stamp file in .venv remembers their hash).
+# setup.cfg/pyproject.toml/setup.py or the C extension's source changed (a stamp file in .venv remembers
+# their hash).
 # Environment: PYTHON (interpreter for the venv, default python3.11 or python3 >= 3.11), ZOOKEEPER_HOME
 # (use an Apache ZooKeeper directory instead of the Debian package).
 set -euo pipefail
@@ -54,6 +55,9 @@ ensure_system_packages() {
     # a headless browser for tests/cluster/test_dashboard_browser.py (the HTTP admin's live dashboard)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+    # a C compiler for the client's codec extension (kafka_zk/client/_fastcodec.c; optional: without it the
+    # build goes on and the client uses the pure-Python codec)
+    command -v cc >/dev/null 2>&1 || missing+=(gcc)
     if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
@@ -69,7 +73,7 @@ find_python() {
     die "need Python >= 3.11 (apt-get install -y python3 python3-venv, or set PYTHON=/path/to/python3.11)"
 }
 
-setup_hash() { cat setup.cfg pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1; }
+setup_hash() { cat setup.cfg pyproject.toml setup.py kafka_zk/client/_fastcodec.c 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
 ensure_venv() {
     if [ ! -x "$VENV/bin/python" ]; then

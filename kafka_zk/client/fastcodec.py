@@ -13,10 +13,15 @@ bench_client.py --profile``). Here the same wire format is produced with the com
   the general decoder otherwise, and builds the consumer's record objects directly.
 
 Both directions are checked byte-for-byte against :mod:`kafka_zk.record` in tests/unit (hypothesis).
+
+:func:`encode_record` and :func:`decode_records_into` are the C versions from ``_fastcodec.c`` when the
+extension was built (``ACCELERATED``), else these Python ones (``py_*``), which stay the reference. Set
+``KAFKA_ZK_PURE_PYTHON=1`` to use the Python ones anyway (to compare, or to debug).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 from crc32c import crc32c
@@ -54,7 +59,7 @@ def _headers(headers: Sequence[Header]) -> bytes:
     return b"".join(out)
 
 
-def encode_record(offset_delta: int, timestamp_delta: int, key: bytes | None, value: bytes | None,
+def py_encode_record(offset_delta: int, timestamp_delta: int, key: bytes | None, value: bytes | None,
                   headers: Sequence[Header]) -> bytes:
     """One v2 record, length prefix included (Kafka ``DefaultRecord``)."""
     zz = _ZZ
@@ -89,7 +94,7 @@ def encode_batch(records: Sequence[bytes], count: int, base_timestamp: int, max_
     return bytes(out)
 
 
-def decode_records_into(data: bytes, count: int, base_offset: int, base_timestamp: int,
+def py_decode_records_into(data: bytes, count: int, base_offset: int, base_timestamp: int,
                         log_append_time: int | None, min_offset: int, cls: type, topic: str, partition: int,
                         timestamp_type: int, leader_epoch: int, out: list[Any]) -> None:
     """Decode ``count`` records of an uncompressed records section, appending a ``cls`` tuple
@@ -195,3 +200,17 @@ def decode_records_into(data: bytes, count: int, base_offset: int, base_timestam
         raise CorruptRecordError("a record runs past the end of the batch") from None
     except UnicodeDecodeError as e:
         raise CorruptRecordError(f"a header key is not UTF-8: {e}") from None
+
+
+encode_record = py_encode_record
+decode_records_into = py_decode_records_into
+ACCELERATED = False
+if not os.environ.get("KAFKA_ZK_PURE_PYTHON"):
+    try:
+        from kafka_zk.client import _fastcodec
+    except ImportError:  # built without a C compiler: the Python versions above
+        pass
+    else:
+        encode_record = _fastcodec.encode_record
+        decode_records_into = _fastcodec.decode_records_into
+        ACCELERATED = True
