@@ -299,10 +299,10 @@ async def produce_lines(opts: ProduceOptions, stdin: BinaryIO) -> tuple[int, int
 
     Ctrl-C (the task is cancelled) stops reading; what was read is still flushed before returning.
     """
-    from kafka_zk.client.producer import Producer
+    from kafka_zk.client.producer import FutureRecordMetadata, Producer
 
     producer = Producer(opts.bootstrap, **opts.producer)
-    futures: list[asyncio.Future[Any]] = []
+    futures: list[FutureRecordMetadata] = []
     line_error: LineError | None = None
     interrupted = False
     try:
@@ -324,8 +324,8 @@ async def produce_lines(opts: ProduceOptions, stdin: BinaryIO) -> tuple[int, int
                     break
                 fut = await producer.send(opts.topic, value, key, partition=opts.partition)
                 futures.append(fut)
-                if opts.sync:
-                    await asyncio.wait([fut])
+                if opts.sync:  # wait for the delivery; its error is reported with the others below
+                    await asyncio.gather(fut, return_exceptions=True)
         except asyncio.CancelledError:
             interrupted = True
         await producer.flush(opts.timeout_s + 5)

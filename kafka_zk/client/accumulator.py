@@ -15,8 +15,8 @@ producer id, epoch and base sequence stamped by the sender) and reused, byte for
 the Java client does, which is what makes broker-side duplicate detection work. ``reenqueue`` puts a batch
 that must be retried back at the head of its queue with a back-off deadline.
 
-A batch remembers the future of each record in offset order, so when the broker answers with the batch's
-base offset, record ``i`` gets offset ``base_offset + i``.
+A batch has one future for its outcome; when the broker answers with the batch's base offset, record ``i``
+(in append order) has offset ``base_offset + i`` (:meth:`ProducerBatch.metadata`).
 """
 
 from __future__ import annotations
@@ -47,12 +47,19 @@ class RecordMetadata(NamedTuple):
 @dataclass(eq=False)
 class ProducerBatch:
     """Records for one partition, encoded as they are appended (:func:`kafka_zk.client.fastcodec.
-    encode_record`); :meth:`seal` wraps them in the v2 batch header once, with the producer id and sequence."""
+    encode_record`); :meth:`seal` wraps them in the v2 batch header once, with the producer id and sequence.
+
+    The batch's outcome is **one** future, ``result`` (Java's ``ProduceRequestResult``): the base offset and
+    log-append time the broker answered, or the error. The per-record futures ``send()`` returns only point
+    at it with their index (:meth:`metadata`), so completing a batch of 500 records resolves one future, not
+    500 (per-record futures were a quarter of the producer's CPU)."""
 
     tp: TopicPartition
     compression: int
     created_ms: int
-    futures: list[asyncio.Future[RecordMetadata]] = field(default_factory=list)
+    result: asyncio.Future[tuple[int, int]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
+    record_count: int = 0
     timestamps: list[int] = field(default_factory=list)
     records: list[bytes] = field(default_factory=list)
     estimated_size: int = RECORD_BATCH_OVERHEAD  # header + encoded records, before compression
@@ -64,10 +71,6 @@ class ProducerBatch:
     base_sequence: int = NO_SEQUENCE
 
     @property
-    def record_count(self) -> int:
-        return len(self.futures)
-
-    @property
     def size(self) -> int:
         return len(self.data) if self.data is not None else self.estimated_size
 
@@ -75,18 +78,18 @@ class ProducerBatch:
     def sealed(self) -> bool:
         return self.data is not None
 
-    def append(self, timestamp: int, key: bytes | None, value: bytes | None, headers: Sequence[Header],
-               future: asyncio.Future[RecordMetadata]) -> int:
-        """Encode one record into the batch; returns the bytes it added."""
-        n = len(self.futures)
+    def append(self, timestamp: int, key: bytes | None, value: bytes | None, headers: Sequence[Header]) -> int:
+        """Encode one record into the batch (its index is ``record_count - 1`` afterwards); returns the bytes
+        it added."""
+        n = self.record_count
         if n == 0:
             self.base_timestamp = timestamp
         if timestamp > self.max_timestamp:
             self.max_timestamp = timestamp
         rec = encode_record(n, timestamp - self.base_timestamp, key, value, headers)
         self.records.append(rec)
-        self.futures.append(future)
         self.timestamps.append(timestamp)
+        self.record_count = n + 1
         self.estimated_size += len(rec)
         return len(rec)
 
@@ -94,30 +97,29 @@ class ProducerBatch:
         """Build the batch bytes once; later calls return the same bytes."""
         if self.data is None:
             self.base_sequence = base_sequence
-            self.data = encode_batch(self.records, len(self.futures), self.base_timestamp, self.max_timestamp,
+            self.data = encode_batch(self.records, self.record_count, self.base_timestamp, self.max_timestamp,
                                      self.compression, producer_id, producer_epoch, base_sequence)
             self.records = []
         return self.data
 
     def complete(self, base_offset: int, log_append_time: int = -1) -> None:
-        """Resolve every record's future (``base_offset`` -1: offsets unknown)."""
-        new = tuple.__new__
-        topic, partition = self.tp
-        timestamps = self.timestamps
-        for i, fut in enumerate(self.futures):
-            if not fut.done():
-                offset = -1 if base_offset < 0 else base_offset + i
-                ts = log_append_time if log_append_time >= 0 else timestamps[i]
-                fut.set_result(new(RecordMetadata, (topic, partition, offset, ts)))
+        """The broker has the batch at ``base_offset`` (-1: offsets unknown)."""
+        if not self.result.done():
+            self.result.set_result((base_offset, log_append_time))
 
     def fail(self, error: BaseException) -> None:
-        for fut in self.futures:
-            if not fut.done():
-                fut.set_exception(error)
+        if not self.result.done():
+            self.result.set_exception(error)
 
     @property
     def done(self) -> bool:
-        return all(f.done() for f in self.futures)
+        return self.result.done()
+
+    def metadata(self, index: int) -> RecordMetadata:
+        """Where record ``index`` ended up; raises the batch's error (the batch must be done)."""
+        base_offset, log_append_time = self.result.result()
+        return RecordMetadata(self.tp.topic, self.tp.partition, -1 if base_offset < 0 else base_offset + index,
+                              log_append_time if log_append_time >= 0 else self.timestamps[index])
 
 
 class RecordAccumulator:
@@ -137,7 +139,6 @@ class RecordAccumulator:
         key: bytes | None,
         value: bytes | None,
         headers: Sequence[Header],
-        future: asyncio.Future[RecordMetadata],
         now_ms: int,
         record_size: int | None = None,
     ) -> ProducerBatch:
@@ -148,12 +149,12 @@ class RecordAccumulator:
             queue = self._queues[tp] = deque()
         size = RecordBatchBuilder.estimate_record_size(key, value, headers) if record_size is None else record_size
         batch = queue[-1] if queue and queue[-1].data is None else None
-        if batch is not None and batch.futures and batch.estimated_size + size > self.batch_size:
+        if batch is not None and batch.record_count and batch.estimated_size + size > self.batch_size:
             batch = None
         if batch is None:
             batch = ProducerBatch(tp, self.compression, now_ms)
             queue.append(batch)
-        self.queued_bytes += batch.append(timestamp, key, value, headers, future)
+        self.queued_bytes += batch.append(timestamp, key, value, headers)
         return batch
 
     def opens_new_batch(self, tp: TopicPartition, record_size: int) -> bool:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Generator, Iterable, Mapping, Protocol, Sequence
 
 from kafka_zk.client.accumulator import Header, ProducerBatch, RecordAccumulator, RecordMetadata
 from kafka_zk.client.decisions import Action, classify, error_name, to_error
@@ -166,9 +166,51 @@ class ProducerInterceptor(Protocol):
     def on_acknowledgement(self, metadata: RecordMetadata | None, error: BaseException | None) -> None: ...
 
 
-class FutureRecordMetadata(asyncio.Future[RecordMetadata]):
+class FutureRecordMetadata:
     """The future ``send()`` returns: ``await`` it on the producer's loop, or ``.get(timeout)`` from another
-    thread (as Java's ``Future.get``), e.g. with :class:`~kafka_zk.client.sync.SyncProducer`."""
+    thread (as Java's ``Future.get``), e.g. with :class:`~kafka_zk.client.sync.SyncProducer`.
+
+    As in Java's client it is a view of the record's batch (the batch's one future, and the record's index in
+    it), not an asyncio future of its own: ``done()``, ``result()``, ``exception()`` and
+    ``add_done_callback()`` behave as asyncio's; ``asyncio.gather``/``wait``/``wait_for`` accept it as any
+    awaitable. It cannot be cancelled (Java's ``cancel`` returns false too): a record handed to the producer
+    is delivered or fails with its batch, and cancelling a wait for it leaves the batch alone."""
+
+
+    __slots__ = ("_batch", "_index")
+
+    def __init__(self, batch: ProducerBatch, index: int) -> None:
+        self._batch = batch
+        self._index = index
+
+    def __await__(self) -> Generator[Any, None, RecordMetadata]:
+        result = self._batch.result
+        if not result.done():
+            yield from asyncio.shield(result).__await__()  # a cancelled waiter must not cancel the batch
+        return self._batch.metadata(self._index)
+
+    def done(self) -> bool:
+        return self._batch.result.done()
+
+    def cancelled(self) -> bool:
+        return self._batch.result.cancelled()
+
+    def cancel(self) -> bool:
+        return False
+
+    def result(self) -> RecordMetadata:
+        """The record's metadata; raises its delivery error, or ``asyncio.InvalidStateError`` when not done."""
+        return self._batch.metadata(self._index)
+
+    def exception(self) -> BaseException | None:
+        return self._batch.result.exception()
+
+    def add_done_callback(self, fn: Callable[[FutureRecordMetadata], object]) -> None:
+        """``fn(this future)`` once the record is delivered or failed, on the producer's loop."""
+        self._batch.result.add_done_callback(lambda _: fn(self))
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._batch.result.get_loop()
 
     def get(self, timeout: float | None = None) -> RecordMetadata:
         """The record's metadata, blocking this thread; raises the delivery error, or TimeoutError."""
@@ -188,6 +230,10 @@ class FutureRecordMetadata(asyncio.Future[RecordMetadata]):
             return await self
 
         return asyncio.run_coroutine_threadsafe(wait(), loop).result(timeout)
+
+    def __repr__(self) -> str:
+        state = "pending" if not self.done() else ("failed" if self.exception() else "done")
+        return f"<FutureRecordMetadata {self._batch.tp} #{self._index} {state}>"
 
 
 class Producer:
@@ -410,13 +456,13 @@ class Producer:
             ts = int(timestamp_ms)
         else:
             ts = time.time_ns() // 1_000_000 if self._system_clock else self.clock.time_ms()
-        fut = FutureRecordMetadata(loop=self._loop)
-        batch = self._acc.append(self._tp(topic, partition), ts, kb, vb, hdrs, fut,
+        batch = self._acc.append(self._tp(topic, partition), ts, kb, vb, hdrs,
                                  time.monotonic_ns() // 1_000_000 if self._system_clock else self._now(),
                                  record_size=record_size)
+        fut = FutureRecordMetadata(batch, batch.record_count - 1)
         if on_delivery is not None or self.interceptors:
             fut.add_done_callback(self._acknowledger(on_delivery))
-        if len(batch.futures) == 1:  # a new batch: the previous one may be full, let the sender run
+        if batch.record_count == 1:  # a new batch: the previous one may be full, let the sender run
             self._pending.add(batch)
             self._wakeup.set()
             await asyncio.sleep(0)
@@ -432,10 +478,10 @@ class Producer:
             tp = self._tps[key] = TopicPartition(topic, partition)
         return tp
 
-    def _acknowledger(self, on_delivery: DeliveryCallback | None) -> Callable[[asyncio.Future[RecordMetadata]], None]:
+    def _acknowledger(self, on_delivery: DeliveryCallback | None) -> Callable[[FutureRecordMetadata], None]:
         interceptors = self.interceptors
 
-        def done(fut: asyncio.Future[RecordMetadata]) -> None:
+        def done(fut: FutureRecordMetadata) -> None:
             md: RecordMetadata | None = None
             err: BaseException | None = None
             if fut.cancelled():

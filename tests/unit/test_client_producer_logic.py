@@ -22,20 +22,16 @@ TP0 = TopicPartition("t", 0)
 TP1 = TopicPartition("t", 1)
 
 
-def _future() -> asyncio.Future[RecordMetadata]:
-    return asyncio.get_running_loop().create_future()
-
-
 @run_async
 async def test_linger_and_batch_size_decide_when_a_partition_is_ready() -> None:
     acc = RecordAccumulator(batch_size=200, linger_ms=50, compression=CompressionType.NONE)
-    acc.append(TP0, 1000, b"k", b"v" * 10, [], _future(), now_ms=0)
+    acc.append(TP0, 1000, b"k", b"v" * 10, [], now_ms=0)
     assert acc.ready(now_ms=10, flushing=False) == ([], 50)  # lingering
     assert acc.ready(now_ms=50, flushing=False)[0] == [TP0]  # linger expired
     assert acc.ready(now_ms=10, flushing=True)[0] == [TP0]  # flush sends at once
     assert acc.ready(now_ms=60, flushing=False, muted={TP0})[0] == []  # one batch in flight per partition
     for _ in range(10):  # fill past batch.size: a second batch starts, the first is ready
-        acc.append(TP1, 1000, None, b"x" * 40, [], _future(), now_ms=0)
+        acc.append(TP1, 1000, None, b"x" * 40, [], now_ms=0)
     assert TP1 in acc.ready(now_ms=0, flushing=False)[0]
     first = acc.drain(TP1)
     assert first.estimated_size <= 200 and 1 < first.record_count < 10
@@ -44,9 +40,9 @@ async def test_linger_and_batch_size_decide_when_a_partition_is_ready() -> None:
 @run_async
 async def test_a_record_larger_than_batch_size_gets_a_batch_of_its_own() -> None:
     acc = RecordAccumulator(batch_size=100, linger_ms=0, compression=CompressionType.NONE)
-    acc.append(TP0, 1, None, b"small", [], _future(), 0)
-    acc.append(TP0, 1, None, b"L" * 500, [], _future(), 0)
-    acc.append(TP0, 1, None, b"after", [], _future(), 0)
+    acc.append(TP0, 1, None, b"small", [], 0)
+    acc.append(TP0, 1, None, b"L" * 500, [], 0)
+    acc.append(TP0, 1, None, b"after", [], 0)
     counts = []
     while TP0 in acc.partitions():
         counts.append(acc.drain(TP0).record_count)
@@ -56,9 +52,8 @@ async def test_a_record_larger_than_batch_size_gets_a_batch_of_its_own() -> None
 @run_async
 async def test_sealed_batches_are_resent_byte_for_byte_and_complete_in_offset_order() -> None:
     acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.GZIP)
-    futs = [_future() for _ in range(3)]
-    for i, f in enumerate(futs):
-        acc.append(TP0, 1000 + i, f"k{i}".encode(), f"v{i}".encode(), [("h", b"x")], f, 0)
+    for i in range(3):
+        acc.append(TP0, 1000 + i, f"k{i}".encode(), f"v{i}".encode(), [("h", b"x")], 0)
     batch = acc.drain(TP0)
     data = batch.seal(producer_id=7, producer_epoch=0, base_sequence=5)
     view = RecordBatchView(data)
@@ -70,14 +65,14 @@ async def test_sealed_batches_are_resent_byte_for_byte_and_complete_in_offset_or
     again = acc.drain(TP0)
     assert again.seal(99, 9, 99) is data  # retries never rebuild (the broker deduplicates by these bytes)
     again.complete(base_offset=40, log_append_time=-1)
-    assert [f.result() for f in futs] == [RecordMetadata("t", 0, 40 + i, 1000 + i) for i in range(3)]
+    assert [again.metadata(i) for i in range(3)] == [RecordMetadata("t", 0, 40 + i, 1000 + i) for i in range(3)]
 
 
 @run_async
 async def test_expired_batches_leave_the_queue_but_not_those_behind_an_in_flight_one() -> None:
     acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.NONE)
-    acc.append(TP0, 1, None, b"a", [], _future(), now_ms=0)
-    acc.append(TP1, 1, None, b"b", [], _future(), now_ms=0)
+    acc.append(TP0, 1, None, b"a", [], now_ms=0)
+    acc.append(TP1, 1, None, b"b", [], now_ms=0)
     assert acc.expired(now_ms=100, delivery_timeout_ms=200) == []
     gone = acc.expired(now_ms=200, delivery_timeout_ms=200, muted={TP1})
     assert [b.tp for b in gone] == [TP0] and acc.partitions() == [TP1]
@@ -97,7 +92,7 @@ async def test_produce_response_decisions() -> None:
     acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.NONE)
     tps = [TopicPartition("t", p) for p in range(5)]
     for tp in tps:
-        acc.append(tp, 1, None, b"v", [], _future(), 0)
+        acc.append(tp, 1, None, b"v", [], 0)
     batches = [acc.drain(tp) for tp in tps]
     for b in batches:
         b.seal(-1, -1, -1)
@@ -130,9 +125,11 @@ def test_error_classification(code: int, action: Action) -> None:
 @run_async
 async def test_failed_batches_fail_every_record_with_the_error() -> None:
     acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.NONE)
-    futs = [_future(), _future()]
-    for f in futs:
-        acc.append(TP0, 1, None, b"v", [], f, 0)
+    from kafka_zk.client.producer import FutureRecordMetadata
+
+    batch = acc.append(TP0, 1, None, b"v", [], 0)
+    acc.append(TP0, 1, None, b"v", [], 0)
+    futs = [FutureRecordMetadata(batch, i) for i in range(2)]
     acc.drain(TP0).fail(KafkaError(ErrorCode.MESSAGE_TOO_LARGE, "too big"))
     for f in futs:
         with pytest.raises(KafkaError, match="too big"):
@@ -162,7 +159,7 @@ def test_kafka_dotted_config_names_and_defaults() -> None:
 async def test_sticky_cue_new_batch_only_when_the_open_one_cannot_take_the_record() -> None:
     acc = RecordAccumulator(batch_size=200, linger_ms=50, compression=CompressionType.NONE)
     assert acc.opens_new_batch(TP0, 20)
-    acc.append(TP0, 1, None, b"v" * 10, [], _future(), now_ms=0)
+    acc.append(TP0, 1, None, b"v" * 10, [], now_ms=0)
     assert not acc.opens_new_batch(TP0, 20)
     assert acc.opens_new_batch(TP0, 500)
 
@@ -171,9 +168,30 @@ async def test_sticky_cue_new_batch_only_when_the_open_one_cannot_take_the_recor
 async def test_record_future_get_refuses_to_block_its_own_loop() -> None:
     from kafka_zk.client.producer import FutureRecordMetadata
 
-    fut = FutureRecordMetadata()
+    acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.NONE)
+    batch = acc.append(TP0, 1, None, b"v", [], 0)
+    fut = FutureRecordMetadata(batch, 0)
     with pytest.raises(RuntimeError, match="would block it forever"):
         fut.get()
+    batch.complete(base_offset=5)
     md = RecordMetadata("t", 0, 5, 1)
-    fut.set_result(md)
     assert fut.get() == md and await fut == md
+
+
+@run_async
+async def test_record_futures_share_their_batch_outcome_and_a_cancelled_wait_leaves_it_alone() -> None:
+    from kafka_zk.client.producer import FutureRecordMetadata
+
+    acc = RecordAccumulator(batch_size=16384, linger_ms=0, compression=CompressionType.NONE)
+    for ts in (10, 11, 12):
+        batch = acc.append(TP0, ts, None, b"v", [], 0)
+    futs = [FutureRecordMetadata(batch, i) for i in range(3)]
+    seen: list[object] = []
+    for f in futs:
+        f.add_done_callback(lambda f: seen.append(f.result().offset))
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(futs[0], 0.01)  # cancels the wait, not the batch
+    assert not any(f.done() or f.cancelled() for f in futs)
+    batch.complete(base_offset=100)
+    assert await asyncio.gather(*futs) == [RecordMetadata("t", 0, 100 + i, 10 + i) for i in range(3)]
+    assert seen == [100, 101, 102]  # callbacks in record order
