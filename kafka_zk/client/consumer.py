@@ -245,6 +245,8 @@ class Consumer:
         self._high_watermarks: dict[TopicPartition, int] = {}
         self._paused: set[TopicPartition] = set()
         self._buffered: dict[TopicPartition, tuple[list[ConsumerRecord], int | None]] = {}
+        #: the fetch sent before poll() last returned, and what it asked for (see _send_fetches_ahead)
+        self._fetch_ahead: tuple[dict[int, dict[TopicPartition, int]], asyncio.Task[list[list[FetchedPartition]]]] | None = None
         self._subscription: tuple[str, ...] | None = None  # topics (resolved from the pattern, if any)
         self._pattern: re.Pattern[str] | None = None
         self._listener: Any = None
@@ -288,6 +290,10 @@ class Consumer:
             if self._member is not None and self._started:
                 await self._member.leave()
         finally:
+            if self._fetch_ahead is not None:
+                self._fetch_ahead[1].cancel()
+                await asyncio.gather(self._fetch_ahead[1], return_exceptions=True)
+                self._fetch_ahead = None
             if self._member is not None:
                 await self._member.close()
             await self.cluster.close()
@@ -574,24 +580,15 @@ class Consumer:
             buffered = self._drain_buffer(max_records)
             if buffered:
                 return buffered
-        md = self.cluster.metadata
-        by_leader: dict[int, dict[TopicPartition, int]] = {}
-        stale = False
-        paused = self._paused
-        for tp, pos in self._positions.items():
-            if pos is None or tp in paused:
-                continue
-            leader = md.leader(tp)
-            if leader < 0 or leader not in md.brokers:
-                stale = True
-                continue
-            by_leader.setdefault(leader, {})[tp] = pos
+        by_leader, stale = self._fetch_plan()
         if stale:
             await self._refresh()
         if not by_leader:
             await asyncio.sleep(min(max_wait_ms, self.retry_backoff_ms) / 1000)
             return []
-        results = await asyncio.gather(*(self._fetch_from(node, pos, max_wait_ms) for node, pos in by_leader.items()))
+        results = await self._fetch_results(by_leader, max_wait_ms)
+        if results is None:  # the fetch sent ahead is still waiting for data
+            return []
         records: list[ConsumerRecord] = []
         out_of_range: dict[TopicPartition, int] = {}
         refresh = False
@@ -629,7 +626,57 @@ class Consumer:
                 self._positions[tp] = None
         if refresh:
             await self._refresh()
+        elif records and not out_of_range and not self._buffered:
+            self._send_fetches_ahead()
         return records
+
+    def _fetch_plan(self) -> tuple[dict[int, dict[TopicPartition, int]], bool]:
+        """What to fetch now: the position of each fetchable partition, by leader; and whether some
+        partition's leader is unknown (the metadata is stale)."""
+        md = self.cluster.metadata
+        by_leader: dict[int, dict[TopicPartition, int]] = {}
+        stale = False
+        paused = self._paused
+        for tp, pos in self._positions.items():
+            if pos is None or tp in paused:
+                continue
+            leader = md.leader(tp)
+            if leader < 0 or leader not in md.brokers:
+                stale = True
+                continue
+            by_leader.setdefault(leader, {})[tp] = pos
+        return by_leader, stale
+
+    def _send_fetches_ahead(self) -> None:
+        """Send the next fetches now, before ``poll()`` hands out what it has, so that the brokers read and
+        send while the application works through those records (Java's consumer does the same: ``poll``
+        calls ``sendFetches`` before returning). The next ``poll`` uses the answers only if it would fetch
+        the very same positions from the same leaders; a seek, pause, rebalance or leader change discards
+        them."""
+        plan, stale = self._fetch_plan()
+        if plan and not stale:
+            task = spawn(self._fetch_all(plan, self.fetch_max_wait_ms), name="consumer-fetch-ahead")
+            self._fetch_ahead = (plan, task)
+
+    async def _fetch_results(self, plan: dict[int, dict[TopicPartition, int]], max_wait_ms: int
+                             ) -> list[list[FetchedPartition]] | None:
+        """The answers for ``plan``: those of the fetch sent ahead when it asked for the same, else a new
+        fetch. ``None`` when the fetch sent ahead has not answered within ``max_wait_ms`` (it is kept)."""
+        ahead, self._fetch_ahead = self._fetch_ahead, None
+        if ahead is not None:
+            planned, task = ahead
+            if planned == plan:
+                done, _ = await asyncio.wait((task,), timeout=max_wait_ms / 1000)
+                if not done:
+                    self._fetch_ahead = ahead
+                    return None
+                return task.result()
+            task.cancel()
+        return await self._fetch_all(plan, max_wait_ms)
+
+    async def _fetch_all(self, plan: dict[int, dict[TopicPartition, int]], max_wait_ms: int
+                         ) -> list[list[FetchedPartition]]:
+        return list(await asyncio.gather(*(self._fetch_from(node, pos, max_wait_ms) for node, pos in plan.items())))
 
     async def _fetch_from(self, node: int, positions: dict[TopicPartition, int], max_wait_ms: int) -> list[FetchedPartition]:
         req = build_fetch_request(positions, max_wait_ms, self.fetch_min_bytes, self.fetch_max_bytes,
