@@ -2,8 +2,10 @@
 """Throughput of our asyncio client (``kafka_zk.client``) against kafka-python, aiokafka and librdkafka
 (confluent-kafka) on the same cluster, in one run.
 
-Starts a local 3-broker cluster (or uses ``--bootstrap-server``), then for each client produces N records of S
-bytes to a fresh topic (acks=1, 6 partitions, RF 3) and consumes them back, and prints records/s and MB/s with
+Starts a local cluster of ``--brokers`` brokers (default 1: the issue's "same broker"; with 3 the brokers'
+replication shares this machine's cores with the client being measured) or uses ``--bootstrap-server``,
+then for each client produces N records of S bytes to a fresh topic (acks=1, 6 partitions, RF min(3,
+brokers)) and consumes them back, and prints records/s and MB/s with
 the ratio client / kafka-python measured in the same run. kafka-python (pure Python, like us) is the
 baseline the issue sets a target against (>= 5x); the client's own CPU per record is printed too (wall rates
 on a shared machine include the brokers' and other jobs' load; CPU per record does not); aiokafka is the other asyncio client (its hot paths are
@@ -152,12 +154,12 @@ RUNS: dict[str, tuple[Callable[..., float], Callable[..., float]]] = {
 }
 
 
-def create_topic(bs: str, topic: str, partitions: int) -> None:
+def create_topic(bs: str, topic: str, partitions: int, replication_factor: int) -> None:
     from kafka_zk.client.admin import AdminClient, NewTopic
 
     async def go() -> None:
         async with AdminClient(bs) as admin:
-            await admin.create_topic(NewTopic(topic, partitions, 3))
+            await admin.create_topic(NewTopic(topic, partitions, replication_factor))
     asyncio.run(go())
 
 
@@ -166,6 +168,9 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--brokers", type=int, default=1, help="brokers of the local cluster (default 1)")
+    ap.add_argument("--replication-factor", type=int,
+                    help="of the benchmark topics (default: min(3, brokers); 3 with --bootstrap-server)")
     ap.add_argument("--bootstrap-server")
     ap.add_argument("--clients", default=",".join(RUNS),
                     help=f"comma-separated subset of {', '.join(RUNS)} (kafka-python is always run: the baseline)")
@@ -177,6 +182,9 @@ def main() -> None:
     unknown = [c for c in chosen if c not in RUNS]
     if unknown:
         ap.error(f"unknown client(s) {', '.join(unknown)}: expected some of {', '.join(RUNS)}")
+    if args.brokers < 1:
+        ap.error(f"--brokers must be at least 1, got {args.brokers}")
+    rf = args.replication_factor or (3 if args.bootstrap_server else min(3, args.brokers))
     if "kafka-python" not in chosen:
         chosen.insert(0, "kafka-python")
     cluster = None
@@ -184,7 +192,7 @@ def main() -> None:
     if bs is None:
         from kafka_zk.launch.cluster import LocalCluster
 
-        cluster = LocalCluster(tempfile.mkdtemp(prefix="bench-client-")).up(3)
+        cluster = LocalCluster(tempfile.mkdtemp(prefix="bench-client-")).up(args.brokers)
         bs = cluster.bootstrap_servers
     try:
         value = b"x" * args.size
@@ -193,7 +201,7 @@ def main() -> None:
         for name in chosen:
             produce, consume = RUNS[name]
             topic = f"bench-{name.replace('.', '-')}-{uuid.uuid4().hex[:6]}"
-            create_topic(bs, topic, args.partitions)
+            create_topic(bs, topic, args.partitions, rf)
             time.sleep(args.settle)
             if name == "kafka_zk.client" and args.profile:
                 import cProfile
@@ -208,8 +216,11 @@ def main() -> None:
             if name == "kafka_zk.client" and args.profile:
                 prof.disable()
                 prof.dump_stats(args.profile)
+        from kafka_zk.client import fastcodec
+
         mb = args.records * args.size / 1e6
-        print(f"{args.records} records x {args.size} B, {args.partitions} partitions, RF 3, acks=1")
+        print(f"{args.records} records x {args.size} B, {args.partitions} partitions, RF {rf}, acks=1, "
+              f"codec: {'C' if fastcodec.ACCELERATED else 'pure Python'}")
         for phase in ("produce", "consume"):
             base = results["kafka-python"][phase]
             for name, r in results.items():
