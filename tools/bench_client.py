@@ -11,7 +11,7 @@ baseline the issue sets a target against (>= 5x); the client's own CPU per recor
 on a shared machine include the brokers' and other jobs' load; CPU per record does not); aiokafka is the other asyncio client (its hot paths are
 Cython); librdkafka is a C client, shown for scale. ``--clients`` picks a subset.
 
-    .venv/bin/python tools/bench_client.py [--records 100000] [--size 100] [--bootstrap-server HOST:PORT]
+    .venv/bin/python tools/bench_client.py [--records 300000] [--size 100] [--bootstrap-server HOST:PORT]
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def create_topic(bs: str, topic: str, partitions: int, replication_factor: int) 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument("--records", type=int, default=300_000)
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument("--brokers", type=int, default=1, help="brokers of the local cluster (default 1)")
@@ -176,6 +176,10 @@ def main() -> None:
                     help=f"comma-separated subset of {', '.join(RUNS)} (kafka-python is always run: the baseline)")
     ap.add_argument("--settle", type=float, default=5.0,
                     help="seconds to wait before each client (the brokers finish replicating the previous run)")
+    ap.add_argument("--warmup", type=int, default=2000,
+                    help="records each client produces and consumes on a topic of its own before it is measured "
+                         "(its one-time costs -- imports, codec generation, first connections -- stay out of the "
+                         "rates; 0 to include them)")
     ap.add_argument("--profile", metavar="FILE", help="cProfile our client's produce+consume into FILE")
     args = ap.parse_args()
     chosen = [c.strip() for c in args.clients.split(",") if c.strip()]
@@ -202,6 +206,10 @@ def main() -> None:
             produce, consume = RUNS[name]
             topic = f"bench-{name.replace('.', '-')}-{uuid.uuid4().hex[:6]}"
             create_topic(bs, topic, args.partitions, rf)
+            if args.warmup:
+                create_topic(bs, topic + "-warmup", args.partitions, rf)
+                produce(bs, topic + "-warmup", args.warmup, value)
+                consume(bs, topic + "-warmup", args.warmup, args.partitions)
             time.sleep(args.settle)
             if name == "kafka_zk.client" and args.profile:
                 import cProfile

@@ -579,6 +579,8 @@ class Consumer:
         if self._buffered:
             buffered = self._drain_buffer(max_records)
             if buffered:
+                if not self._buffered and self._fetch_ahead is None:
+                    self._send_fetches_ahead()  # the last of a large fetch: the next one is on its way
                 return buffered
         by_leader, stale = self._fetch_plan()
         if stale:
