@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from kafka_zk.common.waiting import WaitTimeout, wait_until
 from kafka_zk.launch.ports import LOCALHOST, free_ports
 
 STATE_FILE = "cluster.json"
@@ -362,11 +363,11 @@ class LocalCluster:
 
 
 def _wait_for(cond: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise ClusterError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(0.05)
+    """:func:`~kafka_zk.common.waiting.wait_until`, failing as the launcher's callers expect: ClusterError."""
+    try:
+        wait_until(cond, timeout_s, what)
+    except WaitTimeout as e:
+        raise ClusterError(str(e)) from None
 
 
 def brokers_see_cluster(addresses: list[tuple[str, int]], registered: set[int]) -> list[bool]:
