@@ -111,10 +111,6 @@ class ProducerBatch:
         if not self.result.done():
             self.result.set_exception(error)
 
-    @property
-    def done(self) -> bool:
-        return self.result.done()
-
     def metadata(self, index: int) -> RecordMetadata:
         """Where record ``index`` ended up; raises the batch's error (the batch must be done)."""
         base_offset, log_append_time = self.result.result()

@@ -579,7 +579,7 @@ class Consumer:
         if self._buffered:
             buffered = self._drain_buffer(max_records)
             if buffered:
-                if not self._buffered and self._fetch_ahead is None:
+                if not self._buffered:
                     self._send_fetches_ahead()  # the last of a large fetch: the next one is on its way
                 return buffered
         by_leader, stale = self._fetch_plan()
@@ -654,7 +654,9 @@ class Consumer:
         send while the application works through those records (Java's consumer does the same: ``poll``
         calls ``sendFetches`` before returning). The next ``poll`` uses the answers only if it would fetch
         the very same positions from the same leaders; a seek, pause, rebalance or leader change discards
-        them."""
+        them. Nothing is sent while an earlier fetch sent ahead is still pending."""
+        if self._fetch_ahead is not None:
+            return
         plan, stale = self._fetch_plan()
         if plan and not stale:
             task = spawn(self._fetch_all(plan, self.fetch_max_wait_ms), name="consumer-fetch-ahead")

@@ -176,7 +176,6 @@ class FutureRecordMetadata:
     awaitable. It cannot be cancelled (Java's ``cancel`` returns false too): a record handed to the producer
     is delivered or fails with its batch, and cancelling a wait for it leaves the batch alone."""
 
-
     __slots__ = ("_batch", "_index")
 
     def __init__(self, batch: ProducerBatch, index: int) -> None:
@@ -342,7 +341,6 @@ class Producer:
 
     async def start(self) -> None:
         """Bootstrap (and, with idempotence, get a producer id); start the sender."""
-        self._loop = asyncio.get_running_loop()
         await self.cluster.bootstrap()
         if self.enable_idempotence:
             await self._init_producer_id()

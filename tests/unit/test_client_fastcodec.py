@@ -4,6 +4,8 @@ Each test runs against both implementations: the C extension (when built) and th
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -30,7 +32,7 @@ each_codec = pytest.mark.parametrize("codec", IMPLEMENTATIONS)
 
 
 def test_the_client_uses_the_c_codec_when_it_is_built() -> None:
-    if _fastcodec is not None and not fastcodec.os.environ.get("KAFKA_ZK_PURE_PYTHON"):
+    if _fastcodec is not None and not os.environ.get("KAFKA_ZK_PURE_PYTHON"):
         assert fastcodec.ACCELERATED and fastcodec.decode_records_into is _fastcodec.decode_records_into
     else:
         assert not fastcodec.ACCELERATED and fastcodec.decode_records_into is fastcodec.py_decode_records_into
