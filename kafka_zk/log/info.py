@@ -34,7 +34,8 @@ class LogAppendInfo:
 
 @dataclass(frozen=True, slots=True)
 class FetchDataInfo:
-    """A read: ``records`` is a :class:`FileRegion` of the segment (send it with ``sendfile``) or ``b""``.
+    """A read: ``records`` is a :class:`FileRegion` of the segment (send it with ``sendfile``), the bytes
+    themselves when they are the segment's last few small batches (held in memory), or ``b""``.
 
     ``first_entry_incomplete`` is True when ``min_one_message`` was False and the first batch is larger than
     ``max_bytes`` — the region then holds only its first ``max_bytes`` bytes (Kafka's fetch path replaces

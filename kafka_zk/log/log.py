@@ -12,7 +12,8 @@ Theory of operation
   writes the buffer with one ``pwrite``. Followers append the leader's batches unchanged. Nothing is
   fsynced unless ``flush.messages`` says so; segments are fsynced when they roll and at shutdown.
 * **Reads** find the segment by binary search over base offsets, the batch through the sparse index, and
-  return a :class:`FileRegion` for ``sendfile``. Segment lists are copy-on-write, so readers take a
+  return a :class:`FileRegion` for ``sendfile`` (or, for the active segment's last few small batches, the
+  bytes the segment keeps of them: see :mod:`kafka_zk.log.segment`). Segment lists are copy-on-write, so readers take a
   reference without locking; removed segments keep their files open (renamed ``.deleted``) for
   ``file.delete.delay.ms`` so a region handed out just before stays readable.
 * **Truncation** (followers, KIP-101) cuts the log at an offset, drops later segments, trims the leader
@@ -405,7 +406,9 @@ class Log:
             r = seg.read(start_offset, max_bytes, max_position, min_one_message)
             if r is not None:
                 pos, length, incomplete = r
-                records: FileRegion | bytes = FileRegion(seg.file, pos, length) if length > 0 else b""
+                records: FileRegion | bytes = b""
+                if length > 0:
+                    records = seg.tail_bytes(pos, length) or FileRegion(seg.file, pos, length)
                 return FetchDataInfo(start_offset, records, incomplete, lso, leo, hw)
             i += 1
         return empty

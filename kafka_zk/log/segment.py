@@ -7,7 +7,16 @@ entry — and everything else is found by reading batch headers from the file:
 
 * **lookup by offset**: the offset index gives the last indexed batch at or before the target; batch
   headers are then read forward (``pread`` of small chunks, at most about ``index.interval.bytes`` of
-  them) until a batch whose last offset reaches the target.
+  them) until a batch whose last offset reaches the target. The locations of the last few batches
+  appended are also kept in memory (the *tail*): almost every read of a busy partition starts there —
+  followers fetch from the batch after their log end, consumers read up to the high watermark — so those
+  lookups cost no system call. The tail is always a run of the segment's last batches ending at its end
+  (appends extend it, truncation and recovery empty it), so a target at or after its first batch's base
+  offset cannot be in an earlier batch. Small tail batches (up to ``_TAIL_COPY_MAX`` bytes each) are also
+  kept as bytes, so a fetch of them is answered from memory instead of a ``pread`` (such small regions are
+  copied into the response rather than sent with ``sendfile`` anyway). A latency-bound partition — a few
+  records per produce request, followers and consumers at the end — then costs one ``pwrite`` per append
+  and no reads; at most ``_TAIL_BATCHES * _TAIL_COPY_MAX`` bytes per active segment.
 * **lookup by timestamp**: the time index gives a starting offset, the offset index a position, then
   batches whose max timestamp reaches the target are decoded record by record.
 * **recovery**: every batch is read and checked (size, magic, CRC32C, offsets increasing); the file is cut
@@ -37,6 +46,8 @@ log = get_logger(__name__)
 _INT32_MAX = 0x7FFFFFFF
 _HEADER_CHUNK = 16 * 1024
 _SCAN_CHUNK = 4 * 1024 * 1024
+_TAIL_BATCHES = 8  # batch locations kept in memory per segment (see the module docstring)
+_TAIL_COPY_MAX = 2048  # tail batches up to this size are kept as bytes too
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +114,8 @@ class LogSegment:
         # Index files of a loaded segment get a full consistency check the first time they are used; a
         # new or rebuilt segment's indexes are known good.
         self.indexes_verified = self.size == 0
+        self._tail: list[BatchLocation] = []  # the last batches appended, in order, ending at self.size
+        self._tail_bytes: list[bytes | None] = []  # their bytes when small, else None
 
     # ------------------------------------------------------------------ state
     def load_max_timestamp(self) -> None:
@@ -164,7 +177,11 @@ class LogSegment:
         self.size = start + n
         if start == 0 and batches:
             self.rolling_based_timestamp = max(b[3] for b in batches)
+        tail, tail_bytes = self._tail, self._tail_bytes
+        unpack = HEADER.unpack_from
         for rel, size, last_offset, max_ts in batches:
+            tail.append(BatchLocation(start + rel, size, BatchHeader._make(unpack(buf, rel))))
+            tail_bytes.append(bytes(buf[rel : rel + size]) if size <= _TAIL_COPY_MAX else None)
             if max_ts > self.max_timestamp_so_far:
                 self.max_timestamp_so_far = max_ts
                 self.offset_of_max_timestamp_so_far = last_offset
@@ -173,6 +190,29 @@ class LogSegment:
                 self.time_index.maybe_append(self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far)
                 self.bytes_since_last_index_entry = 0
             self.bytes_since_last_index_entry += size
+        if len(tail) > _TAIL_BATCHES:
+            del tail[:-_TAIL_BATCHES]
+            del tail_bytes[:-_TAIL_BATCHES]
+
+    def _clear_tail(self) -> None:
+        self._tail = []
+        self._tail_bytes = []
+
+    def tail_bytes(self, position: int, length: int) -> bytes | None:
+        """The ``length`` bytes at ``position`` when they are whole tail batches held in memory, else None."""
+        tail = self._tail
+        if not tail or position < tail[0].position:
+            return None
+        end = position + length
+        parts: list[bytes] = []
+        for loc, data in zip(tail, self._tail_bytes):
+            if parts or loc.position == position:
+                if data is None or loc.position + loc.size > end:
+                    return None
+                parts.append(data)
+                if loc.position + loc.size == end:
+                    return parts[0] if len(parts) == 1 else b"".join(parts)
+        return None
 
     def flush(self) -> None:
         os.fsync(self._fd)
@@ -189,6 +229,7 @@ class LogSegment:
         self.time_index.trim_to_valid_size()
         self._trim_file()
         self.active = False
+        self._clear_tail()  # reads move on to the new active segment
 
     def make_active(self, max_index_size: int) -> None:
         """Become the active segment again (after truncation): writable, preallocated indexes."""
@@ -309,6 +350,12 @@ class LogSegment:
     def translate_offset(self, offset: int, start_position: int = 0) -> BatchLocation | None:
         """The first batch whose last offset is >= ``offset`` (None when the segment ends before it)."""
         self.verify_indexes()
+        tail = self._tail
+        if tail and offset >= tail[0].header.base_offset and start_position <= tail[0].position:
+            for loc in tail:
+                if loc.header.base_offset + loc.header.last_offset_delta >= offset:
+                    return loc
+            return None
         _, pos = self.offset_index.lookup(offset)
         for loc in self.iter_headers(max(pos, start_position)):
             if loc.header.base_offset + loc.header.last_offset_delta >= offset:
@@ -364,6 +411,7 @@ class LogSegment:
     def recover(self, on_batch: Callable[[BatchHeader], None] | None = None) -> RecoveryResult:
         """Validate every batch, rebuild both indexes, cut the file at the first invalid or torn batch."""
         self._reset_indexes()
+        self._clear_tail()
         valid = 0
         last_index_entry = 0
         next_offset = self.base_offset
@@ -418,6 +466,7 @@ class LogSegment:
         if loc is None:
             return 0, -1
         pos = loc.position
+        self._clear_tail()
         self.offset_index.truncate_to(offset)
         self.time_index.truncate_to(offset)
         truncated = self.size - pos

@@ -83,6 +83,45 @@ def test_random_appends_then_reads_agree_with_a_model(
             lg.close()
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    steps=st.lists(st.one_of(
+        st.tuples(st.just("append"), st.integers(1, 4), st.integers(0, 80)),
+        st.tuples(st.just("truncate"), st.floats(0, 1), st.just(0)),
+    ), min_size=1, max_size=40),
+    index_interval=st.integers(0, 400),
+)
+def test_reads_between_appends_and_truncations_agree_with_a_model(
+    steps: list[tuple[str, Any, int]], index_interval: int
+) -> None:
+    """Every read after every step: the segment answers lookups near its end from the locations of the
+    batches it appended last, so appends and truncations interleaved with reads must keep those exact."""
+    with tempfile.TemporaryDirectory() as d:
+        lg = open_log(d, segment_bytes=3000, index_interval_bytes=index_interval)
+        model: list[tuple[int, int, bytes | None, bytes | None]] = []
+        batch_ends: list[int] = []  # one past each batch's last offset: where a high watermark can be
+        for kind, a, b in steps:
+            if kind == "append":
+                rows = [(T0 + len(model) + i, None, bytes([i]) * b) for i in range(a)]
+                base = lg.append_as_leader(make_batch(rows), leader_epoch=1).first_offset
+                model = model[:base] + [(base + i, ts, k, v) for i, (ts, k, v) in enumerate(rows)]
+                batch_ends.append(len(model))
+            elif model:
+                lg.truncate_to(int(a * len(model)))
+                model = model[:lg.log_end_offset]  # a batch straddling the target goes whole
+                batch_ends = [e for e in batch_ends if e <= len(model)]
+            assert lg.log_end_offset == len(model)
+            lg.high_watermark = len(model)
+            for o in range(len(model)):
+                got = decoded(lg.read(o, 1 << 20).records)
+                assert got and got[0][0] <= o and got == model[got[0][0]: got[0][0] + len(got)]
+                hw = min(e for e in batch_ends if e > o)  # the next batch boundary: one batch readable
+                capped = decoded(lg.read(o, 1 << 20, max_offset=hw).records)
+                assert capped == model[capped[0][0]:hw] and capped[0][0] <= o
+            assert lg.read(len(model), 100).records == b""
+        lg.close()
+
+
 def _check_reads(lg: Log, model: list[tuple[int, int, bytes | None, bytes | None]], batch_starts: list[int], data: st.DataObject) -> None:
     leo = len(model)
     lg.high_watermark = leo
@@ -128,11 +167,31 @@ def _check_reads(lg: Log, model: list[tuple[int, int, bytes | None, bytes | None
 
 def test_reads_are_file_regions_of_the_segment(tmp_path: Path) -> None:
     lg = open_log(str(tmp_path))
-    lg.append_as_leader(make_batch([(T0, b"k", b"v" * 100)]), 0)
-    fetched = lg.read(0, 1000)
+    lg.append_as_leader(make_batch([(T0, b"k", b"v" * 5000)]), 0)
+    fetched = lg.read(0, 10_000)
     assert isinstance(fetched.records, FileRegion)
     assert fetched.records.position == 0 and fetched.records.size == os.path.getsize(lg.active_segment.log_path)
     assert os.fstat(fetched.records.file.fileno()).st_ino == os.stat(lg.active_segment.log_path).st_ino
+    lg.close()
+
+
+def test_the_last_small_batches_are_read_from_memory_and_older_ones_from_the_file(tmp_path: Path) -> None:
+    """A fetch at the end of a busy partition costs no read: the segment keeps its last small batches."""
+    lg = open_log(str(tmp_path))
+    for i in range(20):
+        lg.append_as_leader(make_batch([(T0 + i, b"k", b"v%d" % i)]), 0)
+    lg.high_watermark = 20
+    tail = lg.read(19, 1 << 20)
+    assert isinstance(tail.records, bytes) and [r[0] for r in decoded(tail.records)] == [19]
+    last_two = lg.read(18, 1 << 20)
+    assert isinstance(last_two.records, bytes) and [r[0] for r in decoded(last_two.records)] == [18, 19]
+    whole = lg.read(0, 1 << 20)  # starts before the tail: a region of the file, the same bytes
+    assert isinstance(whole.records, FileRegion)
+    assert whole.records.read()[-len(last_two.records):] == last_two.records
+    capped = lg.read(17, 1 << 20, max_offset=19)
+    assert [r[0] for r in decoded(capped.records)] == [17, 18]
+    lg.truncate_to(19)
+    assert lg.read(18, 1 << 20).records_bytes() == last_two.records[: len(last_two.records) // 2]
     lg.close()
 
 

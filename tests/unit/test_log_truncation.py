@@ -95,6 +95,7 @@ def test_truncated_segments_stay_readable_until_the_delete_delay(tmp_path: Path)
     lg = Log(str(tmp_path / "t-0"), LogConfig({"segment.bytes": "600"}), clock=clock, had_clean_shutdown=True)
     for base in (0, 3, 6, 9):
         lg.append_as_follower(follower_batch(base, 3, 1))
+    lg.roll()  # a closed segment: its reads are regions of the file (the active one keeps its tail in memory)
     region = lg.read(9, 1 << 20).records
     assert isinstance(region, FileRegion)
     lg.truncate_to(3)
