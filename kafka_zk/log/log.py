@@ -13,8 +13,8 @@ Theory of operation
   fsynced unless ``flush.messages`` says so; segments are fsynced when they roll and at shutdown.
 * **Reads** find the segment by binary search over base offsets, the batch through the sparse index, and
   return a :class:`FileRegion` for ``sendfile`` (or, for the active segment's last few small batches, the
-  bytes the segment keeps of them: see :mod:`kafka_zk.log.segment`). Segment lists are copy-on-write, so readers take a
-  reference without locking; removed segments keep their files open (renamed ``.deleted``) for
+  bytes the segment keeps of them: see :mod:`kafka_zk.log.segment`). Segment lists are copy-on-write, so
+  readers take a reference without locking; removed segments keep their files open (renamed ``.deleted``) for
   ``file.delete.delay.ms`` so a region handed out just before stays readable.
 * **Truncation** (followers, KIP-101) cuts the log at an offset, drops later segments, trims the leader
   epoch cache and rebuilds producer state from the latest snapshot below the cut.

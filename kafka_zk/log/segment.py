@@ -114,8 +114,8 @@ class LogSegment:
         # Index files of a loaded segment get a full consistency check the first time they are used; a
         # new or rebuilt segment's indexes are known good.
         self.indexes_verified = self.size == 0
-        self._tail: list[BatchLocation] = []  # the last batches appended, in order, ending at self.size
-        self._tail_bytes: list[bytes | None] = []  # their bytes when small, else None
+        # the last batches appended, in order, ending at self.size, each with its bytes when small
+        self._tail: list[tuple[BatchLocation, bytes | None]] = []
 
     # ------------------------------------------------------------------ state
     def load_max_timestamp(self) -> None:
@@ -177,11 +177,11 @@ class LogSegment:
         self.size = start + n
         if start == 0 and batches:
             self.rolling_based_timestamp = max(b[3] for b in batches)
-        tail, tail_bytes = self._tail, self._tail_bytes
+        tail = self._tail
         unpack = HEADER.unpack_from
         for rel, size, last_offset, max_ts in batches:
-            tail.append(BatchLocation(start + rel, size, BatchHeader._make(unpack(buf, rel))))
-            tail_bytes.append(bytes(buf[rel : rel + size]) if size <= _TAIL_COPY_MAX else None)
+            loc = BatchLocation(start + rel, size, BatchHeader._make(unpack(buf, rel)))
+            tail.append((loc, bytes(buf[rel : rel + size]) if size <= _TAIL_COPY_MAX else None))
             if max_ts > self.max_timestamp_so_far:
                 self.max_timestamp_so_far = max_ts
                 self.offset_of_max_timestamp_so_far = last_offset
@@ -192,20 +192,18 @@ class LogSegment:
             self.bytes_since_last_index_entry += size
         if len(tail) > _TAIL_BATCHES:
             del tail[:-_TAIL_BATCHES]
-            del tail_bytes[:-_TAIL_BATCHES]
 
     def _clear_tail(self) -> None:
         self._tail = []
-        self._tail_bytes = []
 
     def tail_bytes(self, position: int, length: int) -> bytes | None:
         """The ``length`` bytes at ``position`` when they are whole tail batches held in memory, else None."""
         tail = self._tail
-        if not tail or position < tail[0].position:
+        if not tail or position < tail[0][0].position:
             return None
         end = position + length
         parts: list[bytes] = []
-        for loc, data in zip(tail, self._tail_bytes):
+        for loc, data in tail:
             if parts or loc.position == position:
                 if data is None or loc.position + loc.size > end:
                     return None
@@ -351,8 +349,8 @@ class LogSegment:
         """The first batch whose last offset is >= ``offset`` (None when the segment ends before it)."""
         self.verify_indexes()
         tail = self._tail
-        if tail and offset >= tail[0].header.base_offset and start_position <= tail[0].position:
-            for loc in tail:
+        if tail and offset >= tail[0][0].header.base_offset and start_position <= tail[0][0].position:
+            for loc, _ in tail:
                 if loc.header.base_offset + loc.header.last_offset_delta >= offset:
                     return loc
             return None
