@@ -68,7 +68,8 @@ class Tansu:
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.bootstrap_servers = f"127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
+        # log_level 0: librdkafka would print a "Connection refused" line per attempt until Tansu listens
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
         while True:
             try:
                 admin.list_topics(timeout=2)
