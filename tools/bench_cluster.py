@@ -67,13 +67,18 @@ def cluster(zk: str, root: str, brokers: int, overrides: dict[str, str]) -> Iter
         c.down()
 
 
-def create_topic(bs: str, topic: str, rf: int) -> None:
+def create_topic(bs: str, topic: str, rf: int, partitions: int = 1) -> None:
+    """Create the topic and wait until every partition has a leader in the metadata."""
     admin = AdminClient({"bootstrap.servers": bs})
-    admin.create_topics([NewTopic(topic, 1, rf)])[topic].result(30)
+    admin.create_topics([NewTopic(topic, partitions, rf)])[topic].result(30)
     deadline = time.monotonic() + 30
-    while admin.list_topics(topic, timeout=5).topics[topic].partitions[0].leader < 0:
+    while True:
+        md = admin.list_topics(topic, timeout=5).topics.get(topic)
+        if (md is not None and md.error is None and len(md.partitions) == partitions
+                and all(pm.leader >= 0 for pm in md.partitions.values())):
+            return
         if time.monotonic() > deadline:
-            raise SystemExit(f"no leader for {topic}")
+            raise SystemExit(f"no leaders for {topic}")
         time.sleep(0.05)
 
 

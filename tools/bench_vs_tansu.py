@@ -36,9 +36,10 @@ from typing import Any, Callable, NamedTuple
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_cluster import PRODUCER, VALUE, cluster, produce
+from bench_cluster import PRODUCER, VALUE, cluster, create_topic, produce
+from bench_fetch_sessions import cpu_seconds
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from kafka_zk.launch.ports import free_ports
 from kafka_zk.launch.zookeeper import ZooKeeperServer
@@ -88,27 +89,6 @@ class Tansu:
             self.proc.kill()
             self.proc.wait(10)
         self.log.close()
-
-
-def create_topic(bs: str, topic: str, partitions: int = 1) -> None:
-    admin = AdminClient({"bootstrap.servers": bs})
-    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(30)
-    deadline = time.monotonic() + 30
-    while True:
-        md = admin.list_topics(topic, timeout=5).topics.get(topic)
-        if (md is not None and md.error is None and len(md.partitions) == partitions
-                and all(pm.leader >= 0 for pm in md.partitions.values())):
-            return
-        if time.monotonic() > deadline:
-            raise SystemExit(f"no leaders for {topic}")
-        time.sleep(0.05)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` and its threads so far (``/proc/<pid>/stat``)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def consume_default(bs: str, topic: str, n: int, **overrides: Any) -> float:
@@ -190,7 +170,7 @@ class Round(NamedTuple):
 
 def run(bs: str, pid: int, n: int, partitions: int, producers: int) -> Round:
     topic = f"vs-{uuid.uuid4().hex[:6]}"
-    create_topic(bs, topic)
+    create_topic(bs, topic, 1)
     c0 = cpu_seconds(pid)
     p = n / produce(bs, topic, n, "1")
     c1 = cpu_seconds(pid)
@@ -199,12 +179,12 @@ def run(bs: str, pid: int, n: int, partitions: int, producers: int) -> Round:
     cu = n / consume_default(bs, topic, n, **{"fetch.queue.backoff.ms": 0})
     c2u = cpu_seconds(pid)
     one = f"vs-{uuid.uuid4().hex[:6]}"
-    create_topic(bs, one)
+    create_topic(bs, one, 1)
     c3 = cpu_seconds(pid)
     p1m = n / produce_parallel(bs, one, n, 1, producers)
     c4 = cpu_seconds(pid)
     many = f"vs-{uuid.uuid4().hex[:6]}"
-    create_topic(bs, many, partitions)
+    create_topic(bs, many, 1, partitions)
     c5 = cpu_seconds(pid)
     pm = n / produce_parallel(bs, many, n, partitions, producers)
     c6 = cpu_seconds(pid)
