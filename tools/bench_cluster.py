@@ -28,7 +28,8 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Any, Iterator
+from itertools import cycle, islice
+from typing import Any, Iterator, Sequence
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -82,19 +83,30 @@ def create_topic(bs: str, topic: str, rf: int, partitions: int = 1) -> None:
         time.sleep(0.05)
 
 
-def produce(bs: str, topic: str, n: int, acks: str) -> float:
+def new_producer(bs: str, acks: str) -> tuple[Producer, list[Any]]:
+    """The benchmarks' producer (``PRODUCER`` settings) and the list its failed deliveries are added to."""
     errors: list[Any] = []
     # Only failed deliveries call back: a Python callback per record would measure the client, not the broker.
     p = Producer({"bootstrap.servers": bs, "acks": acks, "delivery.report.only.error": True,
                   "on_delivery": lambda e, m: errors.append(e), **PRODUCER})
-    t0 = time.perf_counter()
-    for _ in range(n):
+    return p, errors
+
+
+def send(p: Producer, topic: str, n: int, partitions: Sequence[int] = (0,)) -> None:
+    """Hand ``n`` records to ``p``, round-robin over ``partitions``, waiting whenever its queue is full."""
+    for part in islice(cycle(partitions), n):
         while True:
             try:
-                p.produce(topic, VALUE, partition=0)
+                p.produce(topic, VALUE, partition=part)
                 break
             except BufferError:
                 p.poll(0.001)
+
+
+def produce(bs: str, topic: str, n: int, acks: str) -> float:
+    p, errors = new_producer(bs, acks)
+    t0 = time.perf_counter()
+    send(p, topic, n)
     left = p.flush(120)
     dt = time.perf_counter() - t0
     if left or errors:

@@ -36,9 +36,9 @@ from typing import Any, Callable, NamedTuple
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_cluster import PRODUCER, VALUE, cluster, create_topic, produce
+from bench_cluster import VALUE, cluster, create_topic, new_producer, produce, send
 from bench_fetch_sessions import cpu_seconds
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from kafka_zk.launch.ports import free_ports
@@ -107,21 +107,11 @@ def consume_default(bs: str, topic: str, n: int, **overrides: Any) -> float:
 
 def _producer_process(bs: str, topic: str, partitions: list[int], n: int, ready: Any, go: Any, out: Any) -> None:
     """One producer process: connect, wait for ``go``, produce ``n`` records round-robin over ``partitions``."""
-    errors: list[Any] = []
-    p = Producer({"bootstrap.servers": bs, "acks": "1", "delivery.report.only.error": True,
-                  "on_delivery": lambda e, m: errors.append(e), **PRODUCER})
+    p, errors = new_producer(bs, "1")
     p.list_topics(topic, timeout=10)
     ready.release()
     go.wait()
-    k = len(partitions)
-    for i in range(n):
-        part = partitions[i % k]
-        while True:
-            try:
-                p.produce(topic, VALUE, partition=part)
-                break
-            except BufferError:
-                p.poll(0.001)
+    send(p, topic, n, partitions)
     left = p.flush(120)
     out.put((time.perf_counter(), left + len(errors)))
 
@@ -169,27 +159,24 @@ class Round(NamedTuple):
 
 
 def run(bs: str, pid: int, n: int, partitions: int, producers: int) -> Round:
+    def measured(seconds: Callable[[], float]) -> tuple[float, float]:
+        """Records/s of the phase ``seconds`` times, and the broker's CPU microseconds per record in it."""
+        before = cpu_seconds(pid)
+        rate = n / seconds()
+        return rate, (cpu_seconds(pid) - before) * 1e6 / n
+
     topic = f"vs-{uuid.uuid4().hex[:6]}"
     create_topic(bs, topic, 1)
-    c0 = cpu_seconds(pid)
-    p = n / produce(bs, topic, n, "1")
-    c1 = cpu_seconds(pid)
-    c = n / consume_default(bs, topic, n)
-    c2 = cpu_seconds(pid)
-    cu = n / consume_default(bs, topic, n, **{"fetch.queue.backoff.ms": 0})
-    c2u = cpu_seconds(pid)
+    p, cpu_p = measured(lambda: produce(bs, topic, n, "1"))
+    c, cpu_c = measured(lambda: consume_default(bs, topic, n))
+    cu, cpu_cu = measured(lambda: consume_default(bs, topic, n, **{"fetch.queue.backoff.ms": 0}))
     one = f"vs-{uuid.uuid4().hex[:6]}"
     create_topic(bs, one, 1)
-    c3 = cpu_seconds(pid)
-    p1m = n / produce_parallel(bs, one, n, 1, producers)
-    c4 = cpu_seconds(pid)
+    p1m, cpu_p1m = measured(lambda: produce_parallel(bs, one, n, 1, producers))
     many = f"vs-{uuid.uuid4().hex[:6]}"
     create_topic(bs, many, 1, partitions)
-    c5 = cpu_seconds(pid)
-    pm = n / produce_parallel(bs, many, n, partitions, producers)
-    c6 = cpu_seconds(pid)
-    us = 1e6 / n
-    return Round(p, p1m, pm, c, cu, (c1 - c0) * us, (c4 - c3) * us, (c6 - c5) * us, (c2 - c1) * us, (c2u - c2) * us)
+    pm, cpu_pm = measured(lambda: produce_parallel(bs, many, n, partitions, producers))
+    return Round(p, p1m, pm, c, cu, cpu_p, cpu_p1m, cpu_pm, cpu_c, cpu_cu)
 
 
 def main() -> None:
